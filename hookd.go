@@ -1,0 +1,276 @@
+// Package hookd holds the domain of the webhook receiver: services, events,
+// jobs, the errors every layer shares, and the small interfaces that the
+// storage, verification and HTTP packages implement or consume.
+//
+// It depends on the standard library only, so every other package can import
+// it without pulling in a database driver or an HTTP framework.
+package hookd
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Service is one configured webhook sender, addressed as POST /webhooks/{Name}.
+type Service struct {
+	Name string
+
+	// Verifier proves that a request comes from the sender.
+	Verifier Verifier
+
+	// IdempotencyKey lists where the event's idempotency key is looked for, in
+	// order; the first non-empty value wins. Defaults to the verifier's
+	// natural source.
+	IdempotencyKey []KeySource
+
+	// MaxBody is the largest accepted body in bytes. Defaults to 1 MiB.
+	MaxBody int64
+
+	// IdempotencyTTL is how long a key is remembered. Defaults to 7 days.
+	IdempotencyTTL time.Duration
+
+	// Actions run in the background for every accepted event.
+	Actions []Action
+}
+
+// Action types.
+const (
+	ActionEmail   = "email"
+	ActionForward = "forward"
+	ActionNoop    = "noop"
+)
+
+// Action is one piece of follow-up work done for each event of a service.
+type Action struct {
+	// Type is ActionEmail, ActionForward or ActionNoop.
+	Type string
+
+	// MaxAttempts is how many times the job may run, the first try included.
+	// Defaults to 4.
+	MaxAttempts int
+
+	// Backoff bounds the exponential delay between attempts.
+	Backoff Backoff
+
+	Email   *EmailAction   // set when Type is ActionEmail
+	Forward *ForwardAction // set when Type is ActionForward
+}
+
+// Backoff bounds the exponential, jittered delay between attempts of a job.
+type Backoff struct {
+	Min time.Duration // Defaults to 1s.
+	Max time.Duration // Defaults to 10m.
+}
+
+// EmailAction sends a templated message to an address taken from the event.
+type EmailAction struct {
+	// Field is the dotted JSON path of the recipient's address. Defaults to "email".
+	Field string
+	// Template names a built-in template. Defaults to "welcome".
+	Template string
+	// Subject and Body, when set, are text/template sources that override
+	// the named template's.
+	Subject string
+	Body    string
+}
+
+// ForwardAction POSTs the original body to an internal URL.
+type ForwardAction struct {
+	URL     string
+	Timeout time.Duration // Defaults to 10s.
+	// Headers are the names of received headers that are passed on.
+	Headers []string
+}
+
+// KeySource is one place an idempotency key can be read from.
+type KeySource struct {
+	// From is "header", "json" (a dotted path into a JSON body) or "form"
+	// (a field of an application/x-www-form-urlencoded body).
+	From string
+	Name string
+}
+
+func (k KeySource) String() string { return k.From + ":" + k.Name }
+
+// Request is what a verifier sees of an incoming webhook. Body is the raw,
+// size-limited body; URL is the request's URL as received (path and query).
+type Request struct {
+	Header http.Header
+	Body   []byte
+	URL    *url.URL
+}
+
+// Verifier proves a request genuine. Verify returns nil, or an error whose
+// ErrorCode is EInvalidSignature or ETimestampOutOfTolerance. It never does
+// I/O and compares in constant time.
+type Verifier interface {
+	Verify(r *Request) error
+	// Sign returns the headers that make a request with this body verify at
+	// time now. target is the URL the request will be sent to (only schemes
+	// that sign the URL use it).
+	Sign(body []byte, target string, now time.Time) (http.Header, error)
+	// KeySources is where this scheme's senders put the idempotency key.
+	KeySources() []KeySource
+}
+
+// Event is one accepted webhook.
+type Event struct {
+	ID             string
+	Service        string
+	IdempotencyKey string
+	// PayloadHash is the SHA-256 of Body; it tells a retry (same payload)
+	// from a reused key (different payload).
+	PayloadHash []byte
+	Body        []byte
+	Header      http.Header
+	ReceivedAt  time.Time
+	// ExpiresAt is when the idempotency key may be used again.
+	ExpiresAt time.Time
+
+	// Status and Jobs are filled in by the store when reading.
+	Status EventStatus
+	Jobs   []*Job
+}
+
+// EventStatus summarises an event's work.
+type EventStatus string
+
+// Event statuses.
+const (
+	EventPending   EventStatus = "pending"   // work outstanding
+	EventSucceeded EventStatus = "succeeded" // every action's latest job succeeded
+	EventFailed    EventStatus = "failed"    // some action's latest job failed
+)
+
+// JobState is the life-cycle state of one job, as shown to users.
+type JobState string
+
+// Job states.
+const (
+	JobPending   JobState = "pending"
+	JobRunning   JobState = "running"
+	JobRetrying  JobState = "retrying"
+	JobSucceeded JobState = "succeeded"
+	JobFailed    JobState = "failed"
+)
+
+// Job is one attempt series of an action for an event.
+type Job struct {
+	ID          int64
+	EventID     string
+	Service     string
+	Action      string // the action's type
+	ActionIndex int    // index into the service's Actions
+	State       JobState
+	Attempts    int
+	MaxAttempts int
+	LastError   string
+	CreatedAt   time.Time
+}
+
+// JobArgs are the arguments of every background job hookd enqueues. One job
+// kind serves every action: the worker looks the action up by service and
+// index, so the queue never holds a copy of configuration or secrets.
+type JobArgs struct {
+	EventID     string `json:"event_id"`
+	Service     string `json:"service"`
+	ActionIndex int    `json:"action"`
+	Action      string `json:"type"`
+}
+
+// Kind is the job kind under which JobArgs are queued.
+func (JobArgs) Kind() string { return "hookd_action" }
+
+// NewJob is a job to enqueue together with an event.
+type NewJob struct {
+	Args        JobArgs
+	MaxAttempts int
+}
+
+// JobsFor returns the jobs to enqueue for an event of svc: one per action
+// that does work (noop actions have none).
+func JobsFor(svc *Service, eventID string) []NewJob {
+	var jobs []NewJob
+	for i, a := range svc.Actions {
+		if a.Type == ActionNoop {
+			continue
+		}
+		jobs = append(jobs, NewJob{
+			Args:        JobArgs{EventID: eventID, Service: svc.Name, ActionIndex: i, Action: a.Type},
+			MaxAttempts: a.MaxAttempts,
+		})
+	}
+	return jobs
+}
+
+// Outcome is what storing an event amounted to.
+type Outcome int
+
+// Outcomes of Store.Accept.
+const (
+	Accepted  Outcome = iota + 1 // stored as a new event; jobs enqueued
+	Duplicate                    // same service, key and payload already stored
+	Conflict                     // same service and key, different payload
+)
+
+// Submission is a verified webhook ready to be stored with its jobs.
+type Submission struct {
+	Event *Event
+	Jobs  []NewJob
+}
+
+// Result is the outcome of one Submission. EventID is the new event's ID
+// for Accepted, the original's for Duplicate and Conflict.
+type Result struct {
+	Outcome Outcome
+	EventID string
+}
+
+// EventFilter selects events, newest first.
+type EventFilter struct {
+	Service        string
+	Status         EventStatus
+	IdempotencyKey string
+	Since          time.Time // received at or after
+	Limit          int       // Defaults to 50; at most 500.
+	Cursor         string    // from a previous page's next cursor
+}
+
+// JobFilter selects jobs, newest first.
+type JobFilter struct {
+	Service string
+	State   JobState
+	Limit   int
+	Cursor  string
+}
+
+// Store keeps events and their jobs. Implementations: store/sqlite,
+// store/postgres; store/storetest holds the suite both pass.
+type Store interface {
+	// Accept stores each submission's event and jobs, all in one
+	// transaction: when it returns nil, every Accepted event and its jobs
+	// are durably committed. Results are in submission order; duplicates
+	// inside one call are detected like any other.
+	Accept(ctx context.Context, subs []Submission) ([]Result, error)
+
+	// Event returns one event with its body, status and jobs, or an error
+	// with code ENotFound.
+	Event(ctx context.Context, id string) (*Event, error)
+
+	// Events lists events (without bodies, with status), newest first, and
+	// the cursor of the next page ("" on the last).
+	Events(ctx context.Context, f EventFilter) ([]*Event, string, error)
+
+	// Jobs lists jobs, newest first, and the cursor of the next page.
+	Jobs(ctx context.Context, f JobFilter) ([]*Job, string, error)
+
+	// Enqueue adds jobs for existing events (replays) in one transaction.
+	Enqueue(ctx context.Context, jobs []NewJob) error
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+
+	Close() error
+}
