@@ -1,0 +1,19 @@
+-- Events: one row per accepted webhook. The raw body is kept so actions can
+-- be replayed; payload_hash tells a retried delivery from a reused key.
+CREATE TABLE hookd_event (
+    id              TEXT PRIMARY KEY,
+    service         TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    payload_hash    BLOB NOT NULL,
+    body            BLOB NOT NULL,
+    header          TEXT NOT NULL,          -- JSON object of received headers
+    received_at     INTEGER NOT NULL,       -- Unix microseconds
+    expires_at      INTEGER NOT NULL,       -- when the key may be reused
+    UNIQUE (service, idempotency_key)
+);
+
+CREATE INDEX hookd_event_service_id ON hookd_event (service, id);
+CREATE INDEX hookd_event_expires_at ON hookd_event (expires_at);
+
+-- Jobs are River's; hookd finds an event's jobs by the event_id in their args.
+CREATE INDEX hookd_river_job_event_id ON river_job (json_extract(args, '$.event_id'));

@@ -1,0 +1,398 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a hookd store in one SQLite file.
+type DB struct {
+	db    *sql.DB
+	river *river.Client[*sql.Tx] // insert-only: workers run elsewhere
+
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+}
+
+var _ hookd.Store = (*DB)(nil)
+
+// Options tune how the file is opened.
+type Options struct {
+	// Synchronous is SQLite's synchronous pragma. Defaults to "FULL": a
+	// committed event survives a power cut. "NORMAL" survives a crash of
+	// hookd but may lose the last commits on power loss.
+	Synchronous string
+	// Logger receives River's logs. Defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Open opens (creating if needed) the SQLite file at path. Call Migrate
+// before first use.
+func Open(path string, opts Options) (*DB, error) {
+	sync := strings.ToUpper(cmpOr(opts.Synchronous, "FULL"))
+	if !slices.Contains([]string{"OFF", "NORMAL", "FULL", "EXTRA"}, sync) {
+		return nil, fmt.Errorf("sqlite: synchronous must be OFF, NORMAL, FULL or EXTRA, not %q", opts.Synchronous)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "synchronous("+sync+")")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate") // writers queue on BEGIN, not fail at COMMIT
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// One connection: see the package doc. Inside a transaction every
+	// statement, River's included, must use that transaction.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	rc, err := river.NewClient(riversqlite.New(db), &river.Config{Logger: opts.Logger})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: river client: %w", err)
+	}
+	return &DB{db: db, river: rc, Now: time.Now}, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// SQL returns the underlying database, for River's workers.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// Close closes the database.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.db.PingContext(ctx); err != nil {
+		return &hookd.Error{Code: hookd.EUnavailable, Message: "database unavailable", Err: err}
+	}
+	return nil
+}
+
+// Migrate applies River's migrations, then hookd's, each at most once.
+// Safe to run from several processes: SQLite serialises the writers.
+func (db *DB) Migrate(ctx context.Context) error {
+	m, err := rivermigrate.New(riversqlite.New(db.db), nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate river: %w", err)
+	}
+	return migrate(ctx, db.db)
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	tx, err := db.BeginTx(ctx, nil) // immediate: one migrator at a time
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS hookd_migration (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range names {
+		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migrate: bad migration name %s", name)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM hookd_migration WHERE version = ?`, version).Scan(&n); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, _ := migrations.ReadFile(name)
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO hookd_migration (version, applied_at) VALUES (?, ?)`,
+			version, time.Now().UnixMicro()); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// insertEvent stores a new event, or takes over the row of an expired key.
+// It returns no row when a live event holds the key.
+const insertEvent = `
+INSERT INTO hookd_event (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (service, idempotency_key) DO UPDATE SET
+    id = excluded.id, payload_hash = excluded.payload_hash, body = excluded.body,
+    header = excluded.header, received_at = excluded.received_at, expires_at = excluded.expires_at
+WHERE hookd_event.expires_at <= excluded.received_at
+RETURNING id`
+
+// Accept stores the submissions and their jobs in one transaction.
+func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Result, error) {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer tx.Rollback()
+	results := make([]hookd.Result, len(subs))
+	var jobs []river.InsertManyParams
+	for i, s := range subs {
+		ev := s.Event
+		var id string
+		err := tx.QueryRowContext(ctx, insertEvent, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash,
+			ev.Body, store.EncodeHeader(ev.Header), ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro()).Scan(&id)
+		switch {
+		case err == nil:
+			results[i] = hookd.Result{Outcome: hookd.Accepted, EventID: id}
+			jobs = appendJobs(jobs, s.Jobs)
+		case errors.Is(err, sql.ErrNoRows):
+			var hash []byte
+			if err := tx.QueryRowContext(ctx, `SELECT id, payload_hash FROM hookd_event WHERE service = ? AND idempotency_key = ?`,
+				ev.Service, ev.IdempotencyKey).Scan(&id, &hash); err != nil {
+				return nil, fmt.Errorf("accept: %w", err)
+			}
+			results[i] = hookd.Result{Outcome: hookd.Duplicate, EventID: id}
+			if string(hash) != string(ev.PayloadHash) {
+				results[i].Outcome = hookd.Conflict
+			}
+		default:
+			return nil, fmt.Errorf("accept: %w", err)
+		}
+	}
+	if len(jobs) > 0 {
+		if _, err := db.river.InsertManyFastTx(ctx, tx, jobs); err != nil {
+			return nil, fmt.Errorf("accept: enqueue: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("accept: commit: %w", err)
+	}
+	return results, nil
+}
+
+func appendJobs(params []river.InsertManyParams, jobs []hookd.NewJob) []river.InsertManyParams {
+	for _, j := range jobs {
+		params = append(params, river.InsertManyParams{Args: j.Args, InsertOpts: &river.InsertOpts{MaxAttempts: j.MaxAttempts}})
+	}
+	return params
+}
+
+func unavailable(err error) error {
+	return &hookd.Error{Code: hookd.EUnavailable, Message: "database unavailable", Err: err}
+}
+
+// Enqueue inserts jobs for existing events in one transaction.
+func (db *DB) Enqueue(ctx context.Context, jobs []hookd.NewJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
+	if _, err := db.river.InsertManyFastTx(ctx, tx, appendJobs(nil, jobs)); err != nil {
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	return tx.Commit()
+}
+
+// statusSQL computes an event's status from the latest job of each action.
+const statusSQL = `(
+SELECT CASE
+    WHEN sum(state NOT IN ('completed', 'discarded', 'cancelled')) > 0 THEN 'pending'
+    WHEN sum(state IN ('discarded', 'cancelled')) > 0 THEN 'failed'
+    ELSE 'succeeded' END
+FROM (SELECT state, row_number() OVER (PARTITION BY json_extract(args, '$.action') ORDER BY id DESC) AS rn
+      FROM river_job WHERE json_extract(args, '$.event_id') = e.id)
+WHERE rn = 1)`
+
+// Event returns one event with its body and jobs.
+func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
+	ev := &hookd.Event{}
+	var header []byte
+	var received, expires int64
+	err := db.db.QueryRowContext(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header, received_at, expires_at
+		FROM hookd_event WHERE id = ?`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
+		&ev.Body, &header, &received, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("event: %w", err)
+	}
+	ev.Header = store.DecodeHeader(header)
+	ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
+	ev.Jobs, err = db.jobs(ctx, `WHERE json_extract(args, '$.event_id') = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	ev.Status = store.Status(ev.Jobs)
+	return ev, nil
+}
+
+const jobColumns = `SELECT id, json_extract(args, '$.event_id'), json_extract(args, '$.service'),
+	json_extract(args, '$.type'), json_extract(args, '$.action'), state, attempt, max_attempts, json(coalesce(errors, '[]'))
+	FROM river_job `
+
+func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
+	rows, err := db.db.QueryContext(ctx, jobColumns+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	defer rows.Close()
+	var jobs []*hookd.Job
+	for rows.Next() {
+		j := &hookd.Job{}
+		var state string
+		var errs []byte
+		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
+			&j.MaxAttempts, &errs); err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		j.State = store.JobState(state, j.Attempts)
+		j.LastError = store.LastError(errs)
+		jobs = append(jobs, j)
+	}
+	return jobs, rows.Err()
+}
+
+// Events lists events newest first.
+func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
+	after, err := store.DecodeCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	var where []string
+	var args []any
+	add := func(cond string, arg any) { where = append(where, cond); args = append(args, arg) }
+	if f.Service != "" {
+		add("service = ?", f.Service)
+	}
+	if f.IdempotencyKey != "" {
+		add("idempotency_key = ?", f.IdempotencyKey)
+	}
+	if !f.Since.IsZero() {
+		add("received_at >= ?", f.Since.UnixMicro())
+	}
+	if after != "" {
+		add("id < ?", after)
+	}
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	q := `SELECT id, service, idempotency_key, received_at, expires_at, status FROM (
+		SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, ` + statusSQL + ` AS status
+		FROM hookd_event e) `
+	if len(where) > 0 {
+		q += "WHERE " + strings.Join(where, " AND ")
+	}
+	limit := store.Limit(f.Limit)
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := db.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("events: %w", err)
+	}
+	defer rows.Close()
+	var events []*hookd.Event
+	for rows.Next() {
+		ev := &hookd.Event{}
+		var received, expires int64
+		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &received, &expires, &ev.Status); err != nil {
+			return nil, "", fmt.Errorf("events: %w", err)
+		}
+		ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
+		events = append(events, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("events: %w", err)
+	}
+	var next string
+	if len(events) > limit {
+		events = events[:limit]
+		next = store.EncodeCursor(events[limit-1].ID)
+	}
+	return events, next, nil
+}
+
+// Jobs lists hookd's jobs newest first.
+func (db *DB) Jobs(ctx context.Context, f hookd.JobFilter) ([]*hookd.Job, string, error) {
+	after, err := store.DecodeCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	where := []string{"kind = ?"}
+	args := []any{hookd.JobArgs{}.Kind()}
+	if f.Service != "" {
+		where = append(where, "json_extract(args, '$.service') = ?")
+		args = append(args, f.Service)
+	}
+	if f.State != "" {
+		states := store.RiverStates(f.State)
+		if states == nil {
+			return nil, "", hookd.Errorf(hookd.EInvalid, "state: %q is not one of pending, running, retrying, succeeded, failed", f.State)
+		}
+		where = append(where, "state IN ("+strings.Repeat("?, ", len(states)-1)+"?)")
+		for _, s := range states {
+			args = append(args, s)
+		}
+	}
+	if after != "" {
+		id, err := strconv.ParseInt(after, 10, 64)
+		if err != nil {
+			return nil, "", hookd.Errorf(hookd.EInvalid, "cursor: not a cursor from a previous page")
+		}
+		where = append(where, "id < ?")
+		args = append(args, id)
+	}
+	limit := store.Limit(f.Limit)
+	args = append(args, limit+1)
+	jobs, err := db.jobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", args...)
+	if err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(jobs) > limit {
+		jobs = jobs[:limit]
+		next = store.EncodeCursor(strconv.FormatInt(jobs[limit-1].ID, 10))
+	}
+	return jobs, next, nil
+}

@@ -1,0 +1,150 @@
+// Package store holds what hookd's storage backends share: event IDs, the
+// mapping from River's job states to the states users see, and the
+// validation of list filters. The backends are store/sqlite (default) and
+// store/postgres; store/storetest is the suite both pass.
+package store
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/hookd/hookd"
+)
+
+// NewEventID returns a new event ID: "evt_" and a ULID, so IDs sort by the
+// time they were made and a cursor can be an ID.
+func NewEventID() string { return "evt_" + ulid.Make().String() }
+
+// JobState maps a River job state to what users see. River retries a job
+// due within seconds by making it available again, so an available or
+// scheduled job that has run before is retrying.
+func JobState(riverState string, attempts int) hookd.JobState {
+	switch riverState {
+	case "running":
+		return hookd.JobRunning
+	case "retryable":
+		return hookd.JobRetrying
+	case "completed":
+		return hookd.JobSucceeded
+	case "discarded", "cancelled":
+		return hookd.JobFailed
+	default: // available, scheduled, pending
+		if attempts > 0 {
+			return hookd.JobRetrying
+		}
+		return hookd.JobPending
+	}
+}
+
+// RiverStates returns the River states that show as s (ignoring the
+// attempts nuance of JobState: retrying includes available jobs that ran).
+func RiverStates(s hookd.JobState) []string {
+	switch s {
+	case hookd.JobPending:
+		return []string{"available", "scheduled", "pending"}
+	case hookd.JobRunning:
+		return []string{"running"}
+	case hookd.JobRetrying:
+		return []string{"retryable"}
+	case hookd.JobSucceeded:
+		return []string{"completed"}
+	case hookd.JobFailed:
+		return []string{"discarded", "cancelled"}
+	}
+	return nil
+}
+
+// Limit clamps a page size: 50 by default, at most 500.
+func Limit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 500:
+		return 500
+	}
+	return n
+}
+
+// sensitiveHeaders are never stored: they may carry the credentials of the
+// basic and api-key schemes, or a proxy's.
+var sensitiveHeaders = map[string]bool{
+	"Authorization":       true,
+	"Proxy-Authorization": true,
+	"Cookie":              true,
+}
+
+// EncodeHeader returns the JSON kept with an event: the received headers
+// less the credential-bearing ones.
+func EncodeHeader(h http.Header) []byte {
+	kept := make(http.Header, len(h))
+	for k, v := range h {
+		if !sensitiveHeaders[http.CanonicalHeaderKey(k)] {
+			kept[k] = v
+		}
+	}
+	b, _ := json.Marshal(kept) // a map of string slices always encodes
+	return b
+}
+
+// DecodeHeader reverses EncodeHeader.
+func DecodeHeader(b []byte) http.Header {
+	h := http.Header{}
+	_ = json.Unmarshal(b, &h) // written by EncodeHeader; empty on damage
+	return h
+}
+
+// LastError returns the message of the last entry of River's errors column
+// (a JSON array of {"error": …}).
+func LastError(errorsJSON []byte) string {
+	var errs []struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(errorsJSON, &errs) != nil || len(errs) == 0 {
+		return ""
+	}
+	return errs[len(errs)-1].Error
+}
+
+// EncodeCursor and DecodeCursor keep cursors opaque to clients.
+func EncodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// DecodeCursor returns the position encoded by EncodeCursor, or an error
+// with code EInvalid.
+func DecodeCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || strings.ContainsRune(string(b), 0) {
+		return "", hookd.Errorf(hookd.EInvalid, "cursor: not a cursor from a previous page")
+	}
+	return string(b), nil
+}
+
+// Status derives an event's status from the states of the latest job of
+// each of its actions.
+func Status(jobs []*hookd.Job) hookd.EventStatus {
+	latest := map[int]*hookd.Job{}
+	for _, j := range jobs {
+		if l := latest[j.ActionIndex]; l == nil || j.ID > l.ID {
+			latest[j.ActionIndex] = j
+		}
+	}
+	status := hookd.EventSucceeded
+	for _, j := range latest {
+		switch j.State {
+		case hookd.JobSucceeded:
+		case hookd.JobFailed:
+			if status == hookd.EventSucceeded {
+				status = hookd.EventFailed
+			}
+		default:
+			return hookd.EventPending
+		}
+	}
+	return status
+}

@@ -1,0 +1,337 @@
+// Package storetest is the conformance suite every hookd.Store passes, in
+// the spirit of River's riverdrivertest: the SQLite and PostgreSQL stores
+// run the very same tests.
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/store"
+)
+
+// Run runs the suite. open returns a new, migrated, empty store; the suite
+// closes it.
+func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
+	setup := func(t *testing.T) (hookd.Store, context.Context) {
+		t.Helper()
+		t.Parallel()
+		s := open(t)
+		t.Cleanup(func() { s.Close() })
+		return s, context.Background()
+	}
+
+	t.Run("AcceptNewEvent", func(t *testing.T) {
+		s, ctx := setup(t)
+		sub := Submission("svc", "key-1", `{"email":"a@example.com"}`, 1)
+		sub.Event.Header.Set("Authorization", "Bearer secret")
+		res := mustAccept(t, s, sub)
+		if res[0].Outcome != hookd.Accepted || res[0].EventID != sub.Event.ID {
+			t.Fatalf("result = %+v, want accepted %s", res[0], sub.Event.ID)
+		}
+		ev, err := s.Event(ctx, sub.Event.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(ev.Body) != `{"email":"a@example.com"}` || ev.Service != "svc" || ev.IdempotencyKey != "key-1" {
+			t.Errorf("event = %+v", ev)
+		}
+		if got := ev.Header.Get("Content-Type"); got != "application/json" {
+			t.Errorf("Content-Type header = %q", got)
+		}
+		if got := ev.Header.Get("Authorization"); got != "" {
+			t.Errorf("credentials stored: Authorization = %q", got)
+		}
+		if !ev.ReceivedAt.Equal(sub.Event.ReceivedAt) {
+			t.Errorf("received_at = %v, want %v", ev.ReceivedAt, sub.Event.ReceivedAt)
+		}
+		if len(ev.Jobs) != 1 || ev.Jobs[0].State != hookd.JobPending || ev.Jobs[0].Action != hookd.ActionEmail ||
+			ev.Jobs[0].MaxAttempts != 4 || ev.Jobs[0].EventID != ev.ID {
+			t.Fatalf("jobs = %+v", jobsString(ev.Jobs))
+		}
+		if ev.Status != hookd.EventPending {
+			t.Errorf("status = %s, want pending", ev.Status)
+		}
+	})
+
+	t.Run("EventNotFound", func(t *testing.T) {
+		s, ctx := setup(t)
+		_, err := s.Event(ctx, "evt_nope")
+		if hookd.ErrorCode(err) != hookd.ENotFound {
+			t.Fatalf("err = %v, want not-found", err)
+		}
+	})
+
+	t.Run("NoopEventSucceeded", func(t *testing.T) {
+		s, ctx := setup(t)
+		sub := Submission("svc", "k", `{}`, 0)
+		mustAccept(t, s, sub)
+		ev, err := s.Event(ctx, sub.Event.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Status != hookd.EventSucceeded || len(ev.Jobs) != 0 {
+			t.Fatalf("status = %s, jobs = %d; want succeeded, 0", ev.Status, len(ev.Jobs))
+		}
+	})
+
+	t.Run("DuplicateAndConflict", func(t *testing.T) {
+		s, ctx := setup(t)
+		first := Submission("svc", "k", `{"a":1}`, 1)
+		mustAccept(t, s, first)
+		res := mustAccept(t, s, Submission("svc", "k", `{"a":1}`, 1), Submission("svc", "k", `{"a":2}`, 1),
+			Submission("other", "k", `{"a":1}`, 1))
+		want := []hookd.Outcome{hookd.Duplicate, hookd.Conflict, hookd.Accepted}
+		for i, r := range res {
+			if r.Outcome != want[i] {
+				t.Errorf("result %d = %v, want %v", i, r.Outcome, want[i])
+			}
+		}
+		if res[0].EventID != first.Event.ID || res[1].EventID != first.Event.ID {
+			t.Errorf("duplicate/conflict event IDs = %s, %s; want the original %s", res[0].EventID, res[1].EventID, first.Event.ID)
+		}
+		ev, err := s.Event(ctx, first.Event.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ev.Jobs) != 1 {
+			t.Errorf("original event has %d jobs, want 1 (a duplicate enqueues nothing)", len(ev.Jobs))
+		}
+		if jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{}); len(jobs) != 2 {
+			t.Errorf("%d jobs in all, want 2", len(jobs))
+		}
+	})
+
+	t.Run("DuplicatesInsideOneBatch", func(t *testing.T) {
+		s, ctx := setup(t)
+		a, b, c := Submission("svc", "k", `{"a":1}`, 1), Submission("svc", "k", `{"a":1}`, 1), Submission("svc", "k", `{"a":2}`, 1)
+		res := mustAccept(t, s, a, b, c)
+		if res[0].Outcome != hookd.Accepted || res[1].Outcome != hookd.Duplicate || res[2].Outcome != hookd.Conflict {
+			t.Fatalf("results = %+v", res)
+		}
+		if res[1].EventID != a.Event.ID {
+			t.Errorf("duplicate points at %s, want %s", res[1].EventID, a.Event.ID)
+		}
+		events, _, err := s.Events(ctx, hookd.EventFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{})
+		if len(events) != 1 || len(jobs) != 1 {
+			t.Fatalf("%d events, %d jobs; want 1, 1", len(events), len(jobs))
+		}
+	})
+
+	t.Run("ExpiredKeyIsANewEvent", func(t *testing.T) {
+		s, ctx := setup(t)
+		old := Submission("svc", "k", `{"a":1}`, 1)
+		old.Event.ReceivedAt = time.Now().Add(-2 * time.Hour).UTC().Truncate(time.Microsecond)
+		old.Event.ExpiresAt = old.Event.ReceivedAt.Add(time.Hour)
+		mustAccept(t, s, old)
+		fresh := Submission("svc", "k", `{"a":2}`, 1)
+		res := mustAccept(t, s, fresh)
+		if res[0].Outcome != hookd.Accepted || res[0].EventID != fresh.Event.ID {
+			t.Fatalf("result = %+v, want a new accepted event", res[0])
+		}
+		ev, err := s.Event(ctx, fresh.Event.ID)
+		if err != nil || string(ev.Body) != `{"a":2}` {
+			t.Fatalf("event = %v, %v", ev, err)
+		}
+		if _, err := s.Event(ctx, old.Event.ID); hookd.ErrorCode(err) != hookd.ENotFound {
+			t.Errorf("expired event still readable: %v", err)
+		}
+	})
+
+	t.Run("FailingBatchStoresNothing", func(t *testing.T) {
+		s, ctx := setup(t)
+		a, b := Submission("svc", "k1", `{}`, 1), Submission("svc", "k2", `{}`, 1)
+		b.Event.ID = a.Event.ID // a primary key violation fails the whole batch
+		if _, err := s.Accept(ctx, []hookd.Submission{a, b}); err == nil {
+			t.Fatal("Accept succeeded, want an error")
+		}
+		events, _, _ := s.Events(ctx, hookd.EventFilter{})
+		jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{})
+		if len(events) != 0 || len(jobs) != 0 {
+			t.Fatalf("%d events, %d jobs after a failed batch; want none", len(events), len(jobs))
+		}
+	})
+
+	t.Run("CancelledContextStoresNothing", func(t *testing.T) {
+		s, _ := setup(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := s.Accept(ctx, []hookd.Submission{Submission("svc", "k", `{}`, 1)}); err == nil {
+			t.Fatal("Accept succeeded on a cancelled context")
+		}
+		events, _, _ := s.Events(context.Background(), hookd.EventFilter{})
+		if len(events) != 0 {
+			t.Fatalf("%d events stored", len(events))
+		}
+	})
+
+	t.Run("EventsPagesAndFilters", func(t *testing.T) {
+		s, ctx := setup(t)
+		var ids []string
+		for i := range 5 {
+			svc := "a"
+			if i%2 == 1 {
+				svc = "b"
+			}
+			sub := Submission(svc, fmt.Sprint("k", i), `{}`, i%2) // service a: no jobs
+			mustAccept(t, s, sub)
+			ids = append(ids, sub.Event.ID)
+		}
+		var got []string
+		cursor := ""
+		for page := 0; ; page++ {
+			events, next, err := s.Events(ctx, hookd.EventFilter{Limit: 2, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page < 2 && len(events) != 2 || page == 2 && (len(events) != 1 || next != "") {
+				t.Fatalf("page %d: %d events, next %q", page, len(events), next)
+			}
+			for _, e := range events {
+				got = append(got, e.ID)
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		want := []string{ids[4], ids[3], ids[2], ids[1], ids[0]}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("pages = %v, want newest first %v", got, want)
+		}
+		check := func(f hookd.EventFilter, want ...string) {
+			t.Helper()
+			events, _, err := s.Events(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range events {
+				got = append(got, e.ID)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("Events(%+v) = %v, want %v", f, got, want)
+			}
+		}
+		check(hookd.EventFilter{Service: "b"}, ids[3], ids[1])
+		check(hookd.EventFilter{IdempotencyKey: "k2"}, ids[2])
+		check(hookd.EventFilter{Service: "b", IdempotencyKey: "k2"})
+		check(hookd.EventFilter{Status: hookd.EventPending}, ids[3], ids[1])
+		check(hookd.EventFilter{Status: hookd.EventSucceeded}, ids[4], ids[2], ids[0])
+		check(hookd.EventFilter{Status: hookd.EventFailed})
+		check(hookd.EventFilter{Since: time.Now().Add(time.Hour)})
+		if _, _, err := s.Events(ctx, hookd.EventFilter{Cursor: "%%%"}); hookd.ErrorCode(err) != hookd.EInvalid {
+			t.Errorf("bad cursor: err = %v, want invalid", err)
+		}
+	})
+
+	t.Run("JobsPagesAndFilters", func(t *testing.T) {
+		s, ctx := setup(t)
+		for i := range 3 {
+			mustAccept(t, s, Submission("svc", fmt.Sprint("k", i), `{}`, 2))
+		}
+		var n int
+		cursor := ""
+		for {
+			jobs, next, err := s.Jobs(ctx, hookd.JobFilter{Limit: 4, Cursor: cursor, State: hookd.JobPending})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(jobs)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if n != 6 {
+			t.Errorf("paged through %d pending jobs, want 6", n)
+		}
+		if jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{State: hookd.JobFailed}); len(jobs) != 0 {
+			t.Errorf("%d failed jobs, want 0", len(jobs))
+		}
+		if jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{Service: "other"}); len(jobs) != 0 {
+			t.Errorf("%d jobs of service other, want 0", len(jobs))
+		}
+		if _, _, err := s.Jobs(ctx, hookd.JobFilter{State: "bogus"}); hookd.ErrorCode(err) != hookd.EInvalid {
+			t.Errorf("bogus state: err = %v, want invalid", err)
+		}
+	})
+
+	t.Run("EnqueueAddsJobs", func(t *testing.T) {
+		s, ctx := setup(t)
+		sub := Submission("svc", "k", `{}`, 1)
+		mustAccept(t, s, sub)
+		if err := s.Enqueue(ctx, sub.Jobs); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := s.Event(ctx, sub.Event.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ev.Jobs) != 2 || ev.Jobs[0].ID >= ev.Jobs[1].ID {
+			t.Fatalf("jobs = %s, want two, oldest first", jobsString(ev.Jobs))
+		}
+	})
+
+	t.Run("Ping", func(t *testing.T) {
+		s, ctx := setup(t)
+		if err := s.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Submission returns a submission for service and key with body and n email
+// jobs.
+func Submission(service, key, body string, n int) hookd.Submission {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	sum := sha256.Sum256([]byte(body))
+	ev := &hookd.Event{
+		ID:             store.NewEventID(),
+		Service:        service,
+		IdempotencyKey: key,
+		PayloadHash:    sum[:],
+		Body:           []byte(body),
+		Header:         http.Header{"Content-Type": {"application/json"}},
+		ReceivedAt:     now,
+		ExpiresAt:      now.Add(7 * 24 * time.Hour),
+	}
+	var jobs []hookd.NewJob
+	for i := range n {
+		jobs = append(jobs, hookd.NewJob{
+			Args:        hookd.JobArgs{EventID: ev.ID, Service: service, ActionIndex: i, Action: hookd.ActionEmail},
+			MaxAttempts: 4,
+		})
+	}
+	return hookd.Submission{Event: ev, Jobs: jobs}
+}
+
+func mustAccept(t *testing.T, s hookd.Store, subs ...hookd.Submission) []hookd.Result {
+	t.Helper()
+	res, err := s.Accept(context.Background(), subs)
+	if err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	if len(res) != len(subs) {
+		t.Fatalf("Accept returned %d results for %d submissions", len(res), len(subs))
+	}
+	return res
+}
+
+func jobsString(jobs []*hookd.Job) string {
+	var s string
+	for _, j := range jobs {
+		s += fmt.Sprintf("%+v ", *j)
+	}
+	return s
+}
+
