@@ -334,4 +334,3 @@ func jobsString(jobs []*hookd.Job) string {
 	}
 	return s
 }
-
