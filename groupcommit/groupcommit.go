@@ -1,0 +1,170 @@
+// Package groupcommit batches the ingest path's writes: concurrent requests
+// hand their verified webhooks to a writer, which stores whatever is pending
+// in one transaction and answers each request after that commit.
+//
+// One transaction per request spends most of its time on per-transaction
+// costs (BEGIN, COMMIT, fsync, and River preparing its statements again); a
+// batch pays them once. Nothing waits to fill a batch: a writer takes what
+// is queued when it becomes free, so a lone request is stored at once.
+package groupcommit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// Accepter is what a Committer writes to: a hookd.Store.
+type Accepter interface {
+	Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Result, error)
+}
+
+// Config tunes a Committer.
+type Config struct {
+	// MaxBatch bounds the submissions in one transaction. Defaults to 128.
+	MaxBatch int
+	// Writers is how many transactions may be in flight at once. Defaults
+	// to 1 (right for SQLite, which has one writer anyway); PostgreSQL
+	// gains from a few.
+	Writers int
+	// Timeout bounds one batch's transaction. Defaults to 30s.
+	Timeout time.Duration
+}
+
+// ErrClosed is returned by Accept after Close.
+var ErrClosed = errors.New("groupcommit: closed")
+
+// Committer batches Accept calls. It is itself an Accepter.
+type Committer struct {
+	next    Accepter
+	cfg     Config
+	queue   chan *request
+	closing chan struct{}
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+type request struct {
+	ctx     context.Context
+	subs    []hookd.Submission
+	results []hookd.Result
+	err     error
+	done    chan struct{}
+}
+
+// New starts the writers of a Committer in front of next.
+func New(next Accepter, cfg Config) *Committer {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 128
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 1
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	c := &Committer{next: next, cfg: cfg, queue: make(chan *request, cfg.MaxBatch*cfg.Writers), closing: make(chan struct{})}
+	c.wg.Add(cfg.Writers)
+	for range cfg.Writers {
+		go c.write()
+	}
+	return c
+}
+
+// Accept queues subs for the next batch and returns once that batch has
+// committed (or failed, in which case nothing of it is stored).
+func (c *Committer) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Result, error) {
+	req := &request{ctx: ctx, subs: subs, done: make(chan struct{})}
+	select {
+	case <-c.closing:
+		return nil, ErrClosed
+	default:
+	}
+	select {
+	case c.queue <- req:
+	case <-c.closing:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Wait for the batch even if ctx ends: the writer may be committing
+	// this very request, and the caller must not answer before knowing.
+	<-req.done
+	return req.results, req.err
+}
+
+// Close stops taking requests, finishes the queued ones and stops the writers.
+func (c *Committer) Close() error {
+	c.once.Do(func() { close(c.closing) })
+	c.wg.Wait()
+	return nil
+}
+
+func (c *Committer) write() {
+	defer c.wg.Done()
+	batch := make([]*request, 0, c.cfg.MaxBatch)
+	subs := make([]hookd.Submission, 0, c.cfg.MaxBatch)
+	for {
+		var first *request
+		select {
+		case first = <-c.queue:
+		case <-c.closing:
+			// Drain what was queued before Close.
+			select {
+			case first = <-c.queue:
+			default:
+				return
+			}
+		}
+		batch = append(batch[:0], first)
+		n := len(first.subs)
+	gather:
+		for n < c.cfg.MaxBatch {
+			select {
+			case r := <-c.queue:
+				batch = append(batch, r)
+				n += len(r.subs)
+			default:
+				break gather
+			}
+		}
+		c.commit(batch, subs[:0])
+	}
+}
+
+// commit stores one batch and answers each of its requests.
+func (c *Committer) commit(batch []*request, subs []hookd.Submission) {
+	live := batch[:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil { // its client left before the write
+			r.err = err
+			close(r.done)
+			continue
+		}
+		live = append(live, r)
+		subs = append(subs, r.subs...)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	results, err := c.next.Accept(ctx, subs)
+	cancel()
+	if err == nil && len(results) != len(subs) {
+		err = errors.New("groupcommit: store returned a result count that does not match")
+	}
+	for _, r := range live {
+		if err != nil {
+			r.err = err
+		} else {
+			r.results, results = results[:len(r.subs):len(r.subs)], results[len(r.subs):]
+		}
+		close(r.done)
+	}
+}
+
+// Queued is how many requests wait for a writer.
+func (c *Committer) Queued() int { return len(c.queue) }
