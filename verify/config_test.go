@@ -1,0 +1,157 @@
+package verify
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+func TestNewValidation(t *testing.T) {
+	t.Parallel()
+	short := base64.StdEncoding.EncodeToString([]byte("only-twenty-three-bytes"))
+	tests := []struct {
+		name   string
+		cfg    Config
+		want   string // the whole error, or a prefix ending in "…"
+		secret string // must not appear in the error
+	}{
+		{"unknown scheme", Config{Scheme: "foo", Secrets: []string{"s"}},
+			`scheme: unknown scheme "foo" (one of: hmac-sha256, github, stripe, standard-webhooks, shopify, slack, twilio, basic, api-key, none)`, ""},
+		{"no secrets", Config{Scheme: SchemeGitHub},
+			"secrets: at least one non-empty secret is required", ""},
+		{"only an empty secret (an unset ${VAR})", Config{Secrets: []string{""}},
+			"secrets: at least one non-empty secret is required", ""},
+		{"one empty secret among others", Config{Scheme: SchemeSlack, Secrets: []string{"a", ""}},
+			"secrets[1]: must not be empty", ""},
+		{"whsec_ not base64", Config{Scheme: SchemeStandardWebhooks, Secrets: []string{"whsec_" + key24('a'), "whsec_not*base64*at*all*but*long*enough"}},
+			"secrets[1]: a whsec_ secret must be base64 of at least 24 bytes", "not*base64"},
+		{"whsec_ fewer than 24 bytes", Config{Scheme: SchemeStandardWebhooks, Secrets: []string{"whsec_" + short}},
+			"secrets[0]: a whsec_ secret must be base64 of at least 24 bytes", short},
+		{"bare secret not base64", Config{Scheme: SchemeStandardWebhooks, Secrets: []string{"plain-text-password-123456789"}},
+			"secrets[0]: a secret without the whsec_ prefix must be base64 of at least 24 bytes", "plain-text-password"},
+		{"whpk_ wrong length", Config{Scheme: SchemeStandardWebhooks, Secrets: []string{"whpk_" + key24('a')}},
+			"secrets[0]: a whpk_ key must be base64 of a 32-byte ed25519 public key", key24('a')},
+		{"whsk_ wrong length", Config{Scheme: SchemeStandardWebhooks, Secrets: []string{"whsk_" + key24('a')}},
+			"secrets[0]: a whsk_ key must be base64 of a 64-byte ed25519 private key (or its 32-byte seed)", key24('a')},
+		{"whsk_ with a foreign public half", Config{Scheme: SchemeStandardWebhooks, Secrets: []string{"whsk_" + base64.StdEncoding.EncodeToString(make([]byte, 64))}},
+			"secrets[0]: a whsk_ key must be …", ""},
+		{"none without the flag", Config{Scheme: SchemeNone},
+			"i_understand_this_is_unsafe: …", ""},
+		{"negative tolerance", Config{Scheme: SchemeStripe, Secrets: []string{"s"}, Tolerance: -time.Second},
+			"tolerance: must not be negative …", ""},
+		{"unknown encoding", Config{Secrets: []string{"s"}, Encoding: "base32"},
+			`encoding: unknown encoding "base32" (one of: hex, base64, base64url)`, ""},
+		{"unknown algorithm", Config{Secrets: []string{"s"}, Algorithm: "md5"},
+			`algorithm: unknown algorithm "md5" (one of: sha256, sha1, sha512)`, ""},
+		{"bad header name", Config{Secrets: []string{"s"}, Header: "X Sig"},
+			`header: "X Sig" is not a valid header name`, ""},
+		{"twilio without url", Config{Scheme: SchemeTwilio, Secrets: []string{"tok"}},
+			"url: required for scheme twilio: …", ""},
+		{"twilio relative url", Config{Scheme: SchemeTwilio, Secrets: []string{"tok"}, URL: "/webhooks/twilio"},
+			`url: "/webhooks/twilio" is not an absolute http(s) URL without a fragment`, ""},
+		{"basic without colon", Config{Scheme: SchemeBasic, Secrets: []string{"u:p", "justapassword"}},
+			`secrets[1]: a basic secret must be "user:password" with a non-empty user`, "justapassword"},
+		{"api key with a newline", Config{Scheme: SchemeAPIKey, Secrets: []string{"key\nX-Evil: 1"}},
+			"secrets[0]: an api key must not contain line breaks or surrounding spaces", "X-Evil"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v, err := New(tt.cfg)
+			if err == nil {
+				t.Fatalf("New = %T, nil; want error %q", v, tt.want)
+			}
+			got := err.Error()
+			if prefix, ok := strings.CutSuffix(tt.want, "…"); ok {
+				if !strings.HasPrefix(got, prefix) {
+					t.Errorf("New: %q, want prefix %q", got, prefix)
+				}
+			} else if got != tt.want {
+				t.Errorf("New: %q\nwant       %q", got, tt.want)
+			}
+			if strings.Contains(got, "\n") {
+				t.Errorf("New: %q is not one line", got)
+			}
+			if tt.secret != "" && strings.Contains(got, tt.secret) {
+				t.Errorf("New: %q contains the secret", got)
+			}
+		})
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	t.Parallel()
+	// The default scheme is hmac-sha256.
+	v := newVerifier(t, Config{Secrets: []string{"s"}})
+	if _, ok := v.(*HMAC); !ok {
+		t.Errorf("New with no scheme = %T, want *HMAC", v)
+	}
+	if got := Schemes()[0]; got != SchemeHMACSHA256 {
+		t.Errorf("Schemes()[0] = %q", got)
+	}
+	// Every scheme builds with a suitable secret.
+	for _, name := range Schemes() {
+		secret := "user:secret"
+		if name == SchemeStandardWebhooks {
+			secret = "whsec_" + key24('a')
+		}
+		if _, err := New(Config{Scheme: name, Secrets: []string{secret}, URL: "https://h.example.com/", IUnderstandThisIsUnsafe: true}); err != nil {
+			t.Errorf("New(%s): %v", name, err)
+		}
+	}
+}
+
+// TestToleranceZeroMeansDefault: a zero Tolerance is 300s, not "disabled"
+// and not "zero seconds".
+func TestToleranceZeroMeansDefault(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{SchemeStripe, SchemeSlack, SchemeStandardWebhooks} {
+		secret := "s3cret"
+		if name == SchemeStandardWebhooks {
+			secret = "whsec_" + key24('a')
+		}
+		v := newVerifier(t, Config{Scheme: name, Secrets: []string{secret}, Now: at(now)})
+		body := []byte(`{}`)
+		for _, tt := range []struct {
+			signedAt int64
+			code     string
+		}{
+			{now - 299, ""},
+			{now - 300, ""},
+			{now + 300, ""},
+			{now - 301, hookd.ETimestampOutOfTolerance},
+			{now + 301, hookd.ETimestampOutOfTolerance},
+			{now - 10*365*86400, hookd.ETimestampOutOfTolerance},
+		} {
+			h, err := v.Sign(body, "", time.Unix(tt.signedAt, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := hookd.ErrorCode(v.Verify(request(t, h, body, ""))); got != tt.code {
+				t.Errorf("%s signed %+ds: code %q, want %q", name, tt.signedAt-now, got, tt.code)
+			}
+		}
+	}
+	// An explicit tolerance is used as given.
+	v := newVerifier(t, Config{Scheme: SchemeSlack, Secrets: []string{"s"}, Now: at(now), Tolerance: 10 * time.Second})
+	h, _ := v.Sign([]byte("x"), "", time.Unix(now-11, 0))
+	checkErr(t, v.Verify(request(t, h, []byte("x"), "")), hookd.ETimestampOutOfTolerance, ErrTimestampOutOfTolerance)
+}
+
+// TestErrorShape: errors are *hookd.Error with a client-safe message naming
+// the header, and never contain the expected signature.
+func TestErrorShape(t *testing.T) {
+	t.Parallel()
+	const secret = "It's a Secret to Everybody"
+	v := newVerifier(t, Config{Scheme: SchemeGitHub, Secrets: []string{secret}})
+	good, _ := v.Sign([]byte("Hello, World!"), "", time.Time{})
+	err := v.Verify(request(t, good, []byte("Hello, World?"), ""))
+	checkErr(t, err, hookd.EInvalidSignature, ErrSignatureMismatch, secret, good.Get("X-Hub-Signature-256")[len("sha256="):])
+	msg := hookd.ErrorMessage(err)
+	if !strings.Contains(msg, "X-Hub-Signature-256") {
+		t.Errorf("message %q does not name the header", msg)
+	}
+}
