@@ -1,0 +1,288 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/store"
+)
+
+// Accepter stores verified webhooks: a hookd.Store, or a group committer
+// in front of one.
+type Accepter interface {
+	Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Result, error)
+}
+
+// Challenger is a verifier that answers a provider's set-up handshake (Slack's
+// url_verification) instead of storing the request.
+type Challenger interface {
+	Challenge(body []byte) (challenge string, ok bool)
+}
+
+// Ingest serves POST /webhooks/{service}.
+type Ingest struct {
+	Services   map[string]*hookd.Service
+	Accepter   Accepter
+	Rejections *Rejections // Defaults to an unrecorded one.
+	Metrics    *Metrics    // Defaults to unregistered metrics.
+	Logger     *slog.Logger
+	Now        func() time.Time // Defaults to time.Now.
+}
+
+// Defaults for services that leave them unset.
+const (
+	DefaultMaxBody        = 1 << 20
+	DefaultIdempotencyTTL = 7 * 24 * time.Hour
+	maxIdempotencyKey     = 255
+)
+
+// defaultKeySources is where the seed looked for the key.
+var defaultKeySources = []hookd.KeySource{{From: "header", Name: "Idempotency-Key"}, {From: "json", Name: "idempotency_key"}}
+
+// Handler returns the ingest handler, mounted at /webhooks/.
+func (in *Ingest) Handler() http.Handler {
+	if in.Rejections == nil {
+		in.Rejections = NewRejections(0)
+	}
+	if in.Metrics == nil {
+		in.Metrics = NewMetrics(nil)
+	}
+	if in.Logger == nil {
+		in.Logger = slog.Default()
+	}
+	if in.Now == nil {
+		in.Now = time.Now
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/webhooks/{service}", in.serve)
+	mux.HandleFunc("/webhooks/{service}/{$}", in.serve) // a trailing slash is accepted
+	return mux
+}
+
+// accepted is the body of 202 and 200 answers.
+type accepted struct {
+	Status         string `json:"status"`
+	EventID        string `json:"event_id"`
+	Service        string `json:"service"`
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// serve handles one webhook; each step is a row of CONTRACT §1's table and
+// the first failing step answers.
+func (in *Ingest) serve(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	name := r.PathValue("service")
+	svc := in.Services[name]
+	ev, err := in.receive(w, r, svc)
+	if err != nil {
+		if svc != nil {
+			in.Rejections.Record(r, name, hookd.ErrorCode(err))
+			in.Metrics.reject(name, hookd.ErrorCode(err))
+		}
+		writeError(w, r, in.Logger, err)
+		return
+	}
+	if ev == nil { // a handshake, already answered
+		return
+	}
+	res, err := in.Accepter.Accept(r.Context(), []hookd.Submission{{Event: ev, Jobs: hookd.JobsFor(svc, ev.ID)}})
+	if err != nil {
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			return // the client left; nothing was acknowledged
+		}
+		if hookd.ErrorCode(err) != hookd.EUnavailable {
+			err = &hookd.Error{Code: hookd.EUnavailable, Message: "the event could not be stored; retry later", Err: err}
+		}
+		in.Metrics.outcome(name, "error", start)
+		writeError(w, r, in.Logger, err)
+		return
+	}
+	body := accepted{Service: name, IdempotencyKey: ev.IdempotencyKey, EventID: res[0].EventID}
+	switch res[0].Outcome {
+	case hookd.Accepted:
+		body.Status = "accepted"
+		in.Metrics.outcome(name, "accepted", start)
+		writeJSON(w, http.StatusAccepted, body)
+	case hookd.Duplicate:
+		body.Status = "duplicate"
+		in.Metrics.outcome(name, "duplicate", start)
+		writeJSON(w, http.StatusOK, body)
+	default:
+		in.Metrics.outcome(name, "conflict", start)
+		in.Rejections.Record(r, name, hookd.EIdempotencyKeyReused)
+		writeError(w, r, in.Logger, hookd.Errorf(hookd.EIdempotencyKeyReused,
+			"idempotency key %q was already used for a different payload", ev.IdempotencyKey))
+	}
+}
+
+// receive runs every step before storage and returns the event to store,
+// nil and no error when the request was a handshake it answered itself.
+func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Service) (*hookd.Event, error) {
+	if svc == nil {
+		return nil, hookd.Errorf(hookd.EUnknownService, "no service is configured at %s", r.URL.Path)
+	}
+	if r.Method != http.MethodPost {
+		return nil, hookd.Errorf(hookd.EMethodNotAllowed, "webhooks are sent with POST, not %s", r.Method)
+	}
+	body, err := readBody(w, r, maxBody(svc))
+	if err != nil {
+		return nil, err
+	}
+	req := &hookd.Request{Header: r.Header, Body: body, URL: r.URL}
+	if err := svc.Verifier.Verify(req); err != nil {
+		return nil, err
+	}
+	if c, ok := svc.Verifier.(Challenger); ok {
+		if challenge, ok := c.Challenge(body); ok {
+			writeJSON(w, http.StatusOK, map[string]string{"challenge": challenge})
+			return nil, nil
+		}
+	}
+	key, err := idempotencyKey(svc, r.Header, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPayload(svc, body); err != nil {
+		return nil, err
+	}
+	now := in.Now().UTC()
+	sum := sha256.Sum256(body)
+	ttl := svc.IdempotencyTTL
+	if ttl <= 0 {
+		ttl = DefaultIdempotencyTTL
+	}
+	return &hookd.Event{
+		ID:             store.NewEventID(),
+		Service:        svc.Name,
+		IdempotencyKey: key,
+		PayloadHash:    sum[:],
+		Body:           body,
+		Header:         r.Header,
+		ReceivedAt:     now,
+		ExpiresAt:      now.Add(ttl),
+	}, nil
+}
+
+func maxBody(svc *hookd.Service) int64 {
+	if svc.MaxBody > 0 {
+		return svc.MaxBody
+	}
+	return DefaultMaxBody
+}
+
+// readBody reads at most limit bytes; a declared or actual larger body
+// (chunked included) is refused without reading it all.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := hookd.Errorf(hookd.EPayloadTooLarge, "the body is larger than this service's limit of %d bytes", limit)
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return nil, tooLarge
+	} else if err != nil {
+		return nil, &hookd.Error{Code: hookd.EInvalid, Message: "the body could not be read", Err: err}
+	}
+	return body, nil
+}
+
+// idempotencyKey takes the key from the first source that has one.
+func idempotencyKey(svc *hookd.Service, h http.Header, body []byte) (string, error) {
+	sources := svc.IdempotencyKey
+	if len(sources) == 0 {
+		sources = svc.Verifier.KeySources()
+	}
+	if len(sources) == 0 {
+		sources = defaultKeySources
+	}
+	var key string
+	var form url.Values
+	for _, s := range sources {
+		switch s.From {
+		case "header":
+			key = h.Get(s.Name)
+		case "json":
+			if v := gjson.GetBytes(body, s.Name); v.Type == gjson.String || v.Type == gjson.Number {
+				key = v.String()
+			}
+		case "form":
+			if form == nil {
+				form, _ = url.ParseQuery(string(body)) // a malformed body just has no key
+			}
+			key = form.Get(s.Name)
+		}
+		if key != "" {
+			break
+		}
+	}
+	switch {
+	case key == "":
+		return "", hookd.Errorf(hookd.EMissingIdempotencyKey, "no idempotency key found (looked in %s)", describe(sources))
+	case len(key) > maxIdempotencyKey:
+		return "", hookd.Errorf(hookd.EInvalidIdempotencyKey, "the idempotency key is %d bytes long; at most %d are allowed", len(key), maxIdempotencyKey)
+	case !printable(key):
+		return "", hookd.Errorf(hookd.EInvalidIdempotencyKey, "the idempotency key must be printable UTF-8 text")
+	}
+	return key, nil
+}
+
+func describe(sources []hookd.KeySource) string {
+	var s string
+	for i, src := range sources {
+		if i > 0 {
+			s += ", "
+		}
+		s += src.String()
+	}
+	return s
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// checkPayload validates what the service's actions will need from the
+// body, so that a job never fails for want of it.
+func checkPayload(svc *hookd.Service, body []byte) error {
+	validJSON := -1 // not checked yet
+	for _, a := range svc.Actions {
+		if a.Type != hookd.ActionEmail {
+			continue
+		}
+		if validJSON == -1 {
+			validJSON = 0
+			if gjson.ValidBytes(body) {
+				validJSON = 1
+			}
+		}
+		if validJSON == 0 {
+			return hookd.Errorf(hookd.EInvalidJSON, "the body must be JSON: this service sends an email to an address taken from it")
+		}
+		v := gjson.GetBytes(body, a.Email.Field)
+		if !v.Exists() || v.Type == gjson.Null || v.String() == "" {
+			return hookd.Errorf(hookd.EMissingField, "the field %q is required", a.Email.Field)
+		}
+		if v.Type != gjson.String || !hookd.ValidEmail(v.Str) {
+			return hookd.Errorf(hookd.EInvalidEmail, "the field %q is not a valid email address", a.Email.Field)
+		}
+	}
+	return nil
+}
