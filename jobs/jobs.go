@@ -1,0 +1,176 @@
+// Package jobs runs hookd's actions as River jobs: one worker for every
+// action kind, the per-action retry policy, and the River client settings
+// that keep failed jobs (dead letters) until someone replays them.
+package jobs
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/tidwall/gjson"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/email"
+)
+
+// Mailer sends one email message.
+type Mailer interface {
+	Send(ctx context.Context, m email.Message) error
+}
+
+// Forwarder POSTs an event to an internal URL.
+type Forwarder interface {
+	Forward(ctx context.Context, a *hookd.ForwardAction, ev *hookd.Event) error
+}
+
+// EventReader reads one event with its body.
+type EventReader interface {
+	Event(ctx context.Context, id string) (*hookd.Event, error)
+}
+
+// Config is what the workers need.
+type Config struct {
+	Events    EventReader
+	Services  map[string]*hookd.Service
+	Mailer    Mailer
+	Forwarder Forwarder
+	Logger    *slog.Logger // Defaults to slog.Default().
+
+	// MaxWorkers is how many jobs run at once in this process. Defaults to 50.
+	MaxWorkers int
+	// FetchCooldown and FetchPollInterval are River's polling intervals.
+	// Default to River's (100ms and 1s).
+	FetchCooldown     time.Duration
+	FetchPollInterval time.Duration
+	// JobTimeout bounds one attempt. Defaults to 1 minute.
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay running before it is taken to
+	// belong to a dead worker and retried. Defaults to 2 minutes; must be
+	// more than JobTimeout.
+	RescueAfter time.Duration
+}
+
+// NewClient returns a River client that works hookd's jobs over driver.
+// Start it with Start and stop it with Stop.
+func NewClient[TTx any](driver riverdriver.Driver[TTx], c Config) (*river.Client[TTx], error) {
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &Worker{c: c}); err != nil {
+		return nil, err
+	}
+	timeout := cmp.Or(c.JobTimeout, time.Minute)
+	return river.NewClient(driver, &river.Config{
+		Logger:  c.Logger,
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(c.MaxWorkers, 50)}},
+		Workers: workers,
+		// Failed jobs are the dead letters users list and replay, and an
+		// event's status is derived from its jobs: River must not prune
+		// them on its own schedule.
+		CancelledJobRetentionPeriod: -1,
+		CompletedJobRetentionPeriod: -1,
+		DiscardedJobRetentionPeriod: -1,
+		FetchCooldown:               c.FetchCooldown,
+		FetchPollInterval:           c.FetchPollInterval,
+		JobTimeout:                  timeout,
+		RescueStuckJobsAfter:        cmp.Or(c.RescueAfter, 2*timeout),
+	})
+}
+
+// Worker performs every hookd action.
+type Worker struct {
+	river.WorkerDefaults[hookd.JobArgs]
+	c Config
+}
+
+// action finds the configured action a job is for. Configuration can
+// change between enqueue and run; a job whose action is gone fails.
+func (w *Worker) action(args hookd.JobArgs) (*hookd.Action, error) {
+	svc := w.c.Services[args.Service]
+	if svc == nil {
+		return nil, fmt.Errorf("service %q is no longer configured", args.Service)
+	}
+	if args.ActionIndex < 0 || args.ActionIndex >= len(svc.Actions) || svc.Actions[args.ActionIndex].Type != args.Action {
+		return nil, fmt.Errorf("service %q has no longer a %s action at position %d", args.Service, args.Action, args.ActionIndex)
+	}
+	return &svc.Actions[args.ActionIndex], nil
+}
+
+// Work runs one attempt. Permanent failures cancel the job at once; any
+// other error is retried until MaxAttempts.
+func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) error {
+	a, err := w.action(job.Args)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	ev, err := w.c.Events.Event(ctx, job.Args.EventID)
+	if hookd.ErrorCode(err) == hookd.ENotFound {
+		return river.JobCancel(fmt.Errorf("event %s no longer exists", job.Args.EventID))
+	} else if err != nil {
+		return err
+	}
+	switch a.Type {
+	case hookd.ActionEmail:
+		err = w.email(ctx, a.Email, ev)
+	case hookd.ActionForward:
+		err = w.c.Forwarder.Forward(ctx, a.Forward, ev)
+	}
+	if hookd.IsPermanent(err) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+func (w *Worker) email(ctx context.Context, a *hookd.EmailAction, ev *hookd.Event) error {
+	to := gjson.GetBytes(ev.Body, a.Field).String()
+	if !hookd.ValidEmail(to) { // validated at ingest; config may have changed since
+		return hookd.Permanent(fmt.Errorf("field %q holds no valid email address", a.Field))
+	}
+	// UseNumber keeps 1234567890 from printing as 1.23456789e+09.
+	var payload map[string]any
+	dec := json.NewDecoder(bytes.NewReader(ev.Body))
+	dec.UseNumber()
+	_ = dec.Decode(&payload) // validated at ingest; a non-object leaves it nil
+	subject, body, err := email.Render(a, email.Data{
+		EventID:        ev.ID,
+		Service:        ev.Service,
+		IdempotencyKey: ev.IdempotencyKey,
+		Email:          to,
+		ReceivedAt:     ev.ReceivedAt,
+		Payload:        payload,
+	})
+	if err != nil {
+		return hookd.Permanent(err)
+	}
+	return w.c.Mailer.Send(ctx, email.Message{To: to, Subject: subject, Body: body})
+}
+
+// NextRetry spaces attempts exponentially between the action's backoff
+// bounds, with jitter so that a burst of failures does not retry in step.
+func (w *Worker) NextRetry(job *river.Job[hookd.JobArgs]) time.Time {
+	b := hookd.Backoff{}
+	if a, err := w.action(job.Args); err == nil {
+		b = a.Backoff
+	}
+	return time.Now().Add(Backoff(b, job.Attempt))
+}
+
+// Backoff returns the delay before the attempt after attempt n (1-based):
+// min·2^(n-1), capped at max, then drawn uniformly from its upper half.
+func Backoff(b hookd.Backoff, n int) time.Duration {
+	lo, hi := cmp.Or(b.Min, time.Second), cmp.Or(b.Max, 10*time.Minute)
+	d := lo
+	for i := 1; i < n && d < hi; i++ {
+		d *= 2
+	}
+	d = min(d, hi)
+	// River treats a retry time in the past as "use my default"; a
+	// positive delay keeps ours.
+	return max(d/2+rand.N(d/2+1), time.Millisecond)
+}
