@@ -1,0 +1,164 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/config"
+	"github.com/hookd/hookd/verify"
+)
+
+// configError carries every configuration problem, one line each.
+type configError struct{ problems []error }
+
+func (e *configError) Error() string { return errors.Join(e.problems...).Error() }
+
+// loaded is a validated configuration and the services built from it.
+type loaded struct {
+	cfg      *config.Config
+	services map[string]*hookd.Service
+}
+
+// envLookup reads the environment, then a .env file in the working
+// directory for what the environment lacks.
+func envLookup() (func(string) (string, bool), error) {
+	dotenv, err := godotenv.Read(".env")
+	if errors.Is(err, os.ErrNotExist) {
+		dotenv = nil
+	} else if err != nil {
+		return nil, fmt.Errorf(".env: %w", err)
+	}
+	return func(name string) (string, bool) {
+		if v, ok := os.LookupEnv(name); ok {
+			return v, true
+		}
+		v, ok := dotenv[name]
+		return v, ok
+	}, nil
+}
+
+// loadConfig reads --config, else $HOOKD_CONFIG, else the zero-config
+// defaults; applies the HOOKD_* overrides; validates; builds the services.
+func loadConfig(path string) (*loaded, error) {
+	lookup, err := envLookup()
+	if err != nil {
+		return nil, &configError{[]error{err}}
+	}
+	if path == "" {
+		path, _ = lookup("HOOKD_CONFIG")
+	}
+	var cfg *config.Config
+	if path == "" {
+		cfg = config.Default(lookup)
+	} else {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, &configError{[]error{fmt.Errorf("config: %w", err)}}
+		}
+		cfg, err = config.Parse(data, lookup)
+		if err != nil {
+			return nil, &configError{[]error{fmt.Errorf("%s: %w", path, err)}}
+		}
+	}
+	cfg.ApplyEnv(lookup)
+	return build(cfg)
+}
+
+// build validates cfg and builds its services.
+func build(cfg *config.Config) (*loaded, error) {
+	cfg.SetDefaults()
+	problems := cfg.Validate()
+	list, err := cfg.Services(newVerifier)
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			problems = append(problems, errors.New(line))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &configError{dedupe(problems)}
+	}
+	services := make(map[string]*hookd.Service, len(list))
+	for _, s := range list {
+		services[s.Name] = s
+	}
+	return &loaded{cfg: cfg, services: services}, nil
+}
+
+// dedupe drops problems reported twice (by Validate and by Services).
+func dedupe(errs []error) []error {
+	seen := map[string]bool{}
+	var out []error
+	for _, e := range errs {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func newVerifier(_ string, v config.Verify) (hookd.Verifier, error) {
+	return verify.New(verify.Config{
+		Scheme:                  v.Scheme,
+		Secrets:                 v.Secrets,
+		Header:                  v.Header,
+		Prefix:                  v.Prefix,
+		Encoding:                v.Encoding,
+		Algorithm:               v.Algorithm,
+		Tolerance:               time.Duration(v.Tolerance),
+		IgnoreTimestamp:         v.IgnoreTimestamp,
+		URL:                     v.URL,
+		IUnderstandThisIsUnsafe: v.IUnderstandThisIsUnsafe,
+	})
+}
+
+// config runs "hookd config check".
+func (c *cli) config(args []string) error {
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintln(c.stderr, "usage: hookd config check [--config FILE]")
+		return errUsage
+	}
+	fs := c.flags("config check", "Validates the configuration: one line per problem, exit status 2 if any.")
+	path := fs.String("config", "", "configuration `file` (default $HOOKD_CONFIG, else the zero-config defaults)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	l, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "configuration OK: %d services, database %s\n", len(l.services), redactURL(l.cfg.Database))
+	return nil
+}
+
+// flags returns a flag set that prints its usage to stderr.
+func (c *cli) flags(name, doc string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "usage: hookd %s [flags]\n\n%s\n\nFlags:\n", name, doc)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags; --help is a success, anything else wrong is usage.
+func parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	} else if err != nil {
+		return errUsage
+	}
+	return nil
+}
+
+// errHelp ends a command after it printed its help.
+var errHelp = errors.New("help")

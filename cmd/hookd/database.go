@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/url"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/config"
+	"github.com/hookd/hookd/jobs"
+	"github.com/hookd/hookd/store/sqlite"
+)
+
+// database is an opened store with what serve needs beside it.
+type database interface {
+	hookd.Store
+	Migrate(ctx context.Context) error
+	// Workers returns a River client working hookd's jobs on this database.
+	Workers(c jobs.Config) (workers, error)
+}
+
+// workers is a started or startable River client.
+type workers interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
+// openDatabase opens the configured backend.
+func openDatabase(cfg *config.Config, log *slog.Logger) (database, error) {
+	if path, ok := cfg.SQLitePath(); ok {
+		db, err := sqlite.Open(path, sqlite.Options{Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return &sqliteDB{db}, nil
+	}
+	return nil, fmt.Errorf("database: %s is not supported yet", redactURL(cfg.Database))
+}
+
+type sqliteDB struct{ *sqlite.DB }
+
+func (d *sqliteDB) Workers(c jobs.Config) (workers, error) {
+	return jobs.NewClient(riversqlite.New(d.SQL()), c)
+}
+
+var _ workers = (*river.Client[*sql.Tx])(nil)
+
+// redactURL hides a URL's password for printing.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// migrate runs "hookd migrate".
+func (c *cli) migrate(ctx context.Context, args []string) error {
+	fs := c.flags("migrate", "Applies hookd's and the job queue's schema. Safe to run concurrently and repeatedly.")
+	path := fs.String("config", "", "configuration `file` (default $HOOKD_CONFIG, else the zero-config defaults)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	l, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(l.cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "migrated %s\n", redactURL(l.cfg.Database))
+	return nil
+}

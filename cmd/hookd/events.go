@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/httpapi"
+)
+
+const eventsUsage = `usage:
+  hookd events list [--service S] [--status pending|succeeded|failed] [--limit N] [--json]
+  hookd events show ID [--json]
+  hookd events replay ID... | --failed [--service S] [--since T]`
+
+// events runs "hookd events …", straight on the database.
+func (c *cli) events(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(c.stderr, eventsUsage)
+		return errUsage
+	}
+	switch args[0] {
+	case "list":
+		return c.eventsList(ctx, args[1:])
+	case "show":
+		return c.eventsShow(ctx, args[1:])
+	case "replay":
+		return c.eventsReplay(ctx, args[1:])
+	}
+	fmt.Fprintf(c.stderr, "hookd events: unknown command %q\n%s\n", args[0], eventsUsage)
+	return errUsage
+}
+
+// openStore loads the configuration and opens its database.
+func openStore(ctx context.Context, path string) (*loaded, database, error) {
+	l, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openDatabase(l.cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return l, db, nil
+}
+
+func (c *cli) eventsList(ctx context.Context, args []string) error {
+	fs := c.flags("events list", "Lists events, newest first.")
+	path := fs.String("config", "", "configuration `file`")
+	service := fs.String("service", "", "only this service's events")
+	status := fs.String("status", "", "only events with this status: pending, succeeded or failed")
+	limit := fs.Int("limit", 50, "at most this many events (1 to 500)")
+	asJSON := fs.Bool("json", false, "print JSON, like GET /api/events")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	_, db, err := openStore(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	events, next, err := db.Events(ctx, hookd.EventFilter{Service: *service, Status: hookd.EventStatus(*status), Limit: *limit})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := struct {
+			Events     []httpapi.EventJSON `json:"events"`
+			NextCursor string              `json:"next_cursor,omitempty"`
+		}{Events: []httpapi.EventJSON{}, NextCursor: next}
+		for _, ev := range events {
+			out.Events = append(out.Events, httpapi.NewEventJSON(ev, false))
+		}
+		return json.NewEncoder(c.stdout).Encode(out)
+	}
+	if len(events) == 0 {
+		fmt.Fprintln(c.stdout, "no events")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSERVICE\tSTATUS\tRECEIVED\tIDEMPOTENCY KEY")
+	for _, ev := range events {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ev.ID, ev.Service, ev.Status, ev.ReceivedAt.Local().Format(time.DateTime), ev.IdempotencyKey)
+	}
+	if next != "" {
+		fmt.Fprintf(tw, "(more: raise --limit)\n")
+	}
+	return tw.Flush()
+}
+
+func (c *cli) eventsShow(ctx context.Context, args []string) error {
+	fs := c.flags("events show", "Shows one event with its jobs.")
+	path := fs.String("config", "", "configuration `file`")
+	asJSON := fs.Bool("json", false, "print JSON, like GET /api/events/{id}")
+	if err := parse(fs, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(c.stderr, "usage: hookd events show ID [--json]")
+		return errUsage
+	}
+	_, db, err := openStore(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ev, err := db.Event(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(c.stdout).Encode(httpapi.NewEventJSON(ev, true))
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "ID\t%s\nService\t%s\nIdempotency key\t%s\nReceived\t%s\nStatus\t%s\n",
+		ev.ID, ev.Service, ev.IdempotencyKey, ev.ReceivedAt.Local().Format(time.RFC3339), ev.Status)
+	tw.Flush()
+	if len(ev.Jobs) == 0 {
+		fmt.Fprintln(c.stdout, "\nno jobs")
+	} else {
+		fmt.Fprintln(c.stdout)
+		tw = tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "JOB\tACTION\tSTATE\tATTEMPTS\tLAST ERROR")
+		for _, j := range ev.Jobs {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\n", j.ID, j.Action, j.State, j.Attempts, j.MaxAttempts, j.LastError)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(c.stdout, "\n%s\n", ev.Body)
+	return nil
+}
+
+func (c *cli) eventsReplay(ctx context.Context, args []string) error {
+	fs := c.flags("events replay", "Enqueues events' actions again: the failed ones, or all when none failed.")
+	path := fs.String("config", "", "configuration `file`")
+	failed := fs.Bool("failed", false, "replay every failed event (with --service and --since to narrow)")
+	service := fs.String("service", "", "with --failed: only this service's events")
+	since := fs.String("since", "", "with --failed: only events received since `T` (RFC 3339 time, or a duration such as 24h)")
+	if err := parse(fs, reorder(args)); err != nil {
+		return err
+	}
+	if *failed == (fs.NArg() > 0) {
+		fmt.Fprintln(c.stderr, "usage: hookd events replay ID... | --failed [--service S] [--since T]")
+		return errUsage
+	}
+	var from time.Time
+	if *since != "" {
+		var err error
+		if from, err = parseSince(*since); err != nil {
+			fmt.Fprintf(c.stderr, "hookd events replay: --since: %v\n", err)
+			return errUsage
+		}
+	}
+	l, db, err := openStore(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ids := fs.Args()
+	if *failed {
+		cursor := ""
+		for {
+			events, next, err := db.Events(ctx, hookd.EventFilter{Service: *service, Status: hookd.EventFailed, Since: from, Limit: 500, Cursor: cursor})
+			if err != nil {
+				return err
+			}
+			for _, ev := range events {
+				ids = append(ids, ev.ID)
+			}
+			if cursor = next; cursor == "" {
+				break
+			}
+		}
+	}
+	var problems int
+	for _, id := range ids {
+		jobs, err := httpapi.Replay(ctx, db, l.services, id)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "hookd: %s: %s\n", id, hookd.ErrorMessage(err))
+			problems++
+			continue
+		}
+		fmt.Fprintf(c.stdout, "%s: %d job(s) enqueued\n", id, len(jobs))
+	}
+	fmt.Fprintf(c.stdout, "replayed %d of %d event(s)\n", len(ids)-problems, len(ids))
+	if problems > 0 {
+		return fmt.Errorf("%d event(s) not replayed", problems)
+	}
+	return nil
+}
+
+func parseSince(s string) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration", s)
+	}
+	return t, nil
+}
+
+// reorder moves flags before positional arguments, so "show ID --json"
+// works like "show --json ID".
+func reorder(args []string) []string {
+	var flags, rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+			// A flag in two words ("--config FILE") keeps its value.
+			if !strings.Contains(a, "=") && i+1 < len(args) && takesValue(a) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return append(flags, rest...)
+}
+
+func takesValue(flag string) bool {
+	switch strings.TrimLeft(flag, "-") {
+	case "config", "service", "since", "limit", "status":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/config"
+	"github.com/hookd/hookd/email"
+	"github.com/hookd/hookd/forward"
+	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/jobs"
+)
+
+// Roles of a hookd process.
+const (
+	roleAll    = "all"    // ingest, admin and workers
+	roleIngest = "ingest" // ingest and admin
+	roleWorker = "worker" // workers and admin
+)
+
+// Main is one running hookd server. Tests start it on ":0" addresses.
+type Main struct {
+	Config   *config.Config
+	Services map[string]*hookd.Service
+	Role     string       // Defaults to roleAll.
+	Logger   *slog.Logger // Defaults to slog.Default().
+
+	// IngestAddr and AdminAddr are the bound addresses once Run returned.
+	IngestAddr, AdminAddr string
+
+	db      database
+	workers workers
+	servers []*http.Server
+	errc    chan error
+}
+
+// Run opens and migrates the database, then starts the listeners and
+// workers of m's role. It returns once they are serving.
+func (m *Main) Run(ctx context.Context) (err error) {
+	if m.Role == "" {
+		m.Role = roleAll
+	}
+	if m.Logger == nil {
+		m.Logger = slog.Default()
+	}
+	log, cfg := m.Logger, m.Config
+	m.errc = make(chan error, 2)
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+
+	if m.db, err = openDatabase(cfg, log); err != nil {
+		return err
+	}
+	if err := m.db.Migrate(ctx); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rejections := httpapi.NewRejections(0)
+
+	if m.Role == roleAll || m.Role == roleIngest {
+		ingest := &httpapi.Ingest{
+			Services: m.Services, Accepter: m.db, Rejections: rejections,
+			Metrics: httpapi.NewMetrics(reg), Logger: log,
+		}
+		if m.IngestAddr, err = m.listen(cfg.Listen, ingest.Handler()); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+	}
+	if cfg.Admin.Token == "" {
+		log.Warn("the admin API has no token and is open to local clients; set admin.token or HOOKD_ADMIN_TOKEN", "admin", cfg.Admin.Listen)
+	}
+	admin := &httpapi.Admin{Store: m.db, Services: m.Services, Rejections: rejections, Gatherer: reg, Token: cfg.Admin.Token, Logger: log}
+	if m.AdminAddr, err = m.listen(cfg.Admin.Listen, admin.Handler()); err != nil {
+		return fmt.Errorf("admin.listen: %w", err)
+	}
+
+	if m.Role == roleAll || m.Role == roleWorker {
+		mailer, err := email.NewSender(email.Config{URL: cfg.SMTP.URL, From: cfg.SMTP.From})
+		if err != nil {
+			return err
+		}
+		m.workers, err = m.db.Workers(jobs.Config{
+			Events:            m.db,
+			Services:          m.Services,
+			Mailer:            mailer,
+			Forwarder:         &forward.Forwarder{},
+			Logger:            log,
+			MaxWorkers:        cfg.Workers.Max,
+			FetchCooldown:     time.Duration(cfg.Workers.FetchCooldown),
+			FetchPollInterval: time.Duration(cfg.Workers.PollInterval),
+			JobTimeout:        time.Duration(cfg.Workers.JobTimeout),
+			RescueAfter:       time.Duration(cfg.Workers.RescueAfter),
+		})
+		if err != nil {
+			return fmt.Errorf("workers: %w", err)
+		}
+		if err := m.workers.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("workers: %w", err)
+		}
+	}
+	log.Info("hookd started", "role", m.Role, "ingest", m.IngestAddr, "admin", m.AdminAddr,
+		"database", redactURL(cfg.Database), "services", len(m.Services))
+	return nil
+}
+
+// listen serves h on addr with limits on everything a client controls.
+func (m *Main) listen(addr string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second, // slowloris
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.servers = append(m.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			m.errc <- err
+		}
+	}()
+	return ln.Addr().String(), nil
+}
+
+// Err reports a listener that stopped by itself.
+func (m *Main) Err() <-chan error { return m.errc }
+
+// Close shuts down gracefully: listeners stop accepting and finish their
+// requests, running jobs get the shutdown timeout to finish (unfinished
+// ones run again after a restart), then the database closes.
+func (m *Main) Close() error {
+	timeout := time.Duration(m.Config.Workers.ShutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var errs []error
+	for _, srv := range m.servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.workers != nil {
+		if err := m.workers.Stop(ctx); err != nil {
+			// Out of time: cancel the jobs; River leaves them to be retried.
+			cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, m.workers.StopAndCancel(cctx))
+			ccancel()
+		}
+	}
+	if m.db != nil {
+		errs = append(errs, m.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// serve runs "hookd serve" until ctx ends (SIGINT or SIGTERM).
+func (c *cli) serve(ctx context.Context, args []string) error {
+	fs := c.flags("serve", "Runs hookd: the webhook listener, the admin listener and the background workers.")
+	path := fs.String("config", "", "configuration `file` (default $HOOKD_CONFIG, else the zero-config defaults)")
+	role := fs.String("role", roleAll, "what this process does: ingest (listener only), worker (background jobs only) or all")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch *role {
+	case roleAll, roleIngest, roleWorker:
+	default:
+		fmt.Fprintf(c.stderr, "hookd: --role: %q is not one of ingest, worker, all\n", *role)
+		return errUsage
+	}
+	l, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: l.cfg, Services: l.services, Role: *role,
+		Logger: slog.New(slog.NewTextHandler(c.stderr, nil))}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		m.Logger.Info("shutting down")
+	case err = <-m.Err():
+	}
+	return errors.Join(err, m.Close())
+}
