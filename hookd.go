@@ -274,3 +274,53 @@ type Store interface {
 
 	Close() error
 }
+
+// LatestJobs returns the most recent job of each action, by action index:
+// a replay adds jobs, and only the latest one of an action tells its state.
+func LatestJobs(jobs []*Job) map[int]*Job {
+	latest := map[int]*Job{}
+	for _, j := range jobs {
+		if l := latest[j.ActionIndex]; l == nil || j.ID > l.ID {
+			latest[j.ActionIndex] = j
+		}
+	}
+	return latest
+}
+
+// StatusOf derives an event's status from its jobs: pending while any
+// action's latest job is unfinished, failed if any failed, else succeeded.
+func StatusOf(jobs []*Job) EventStatus {
+	status := EventSucceeded
+	for _, j := range LatestJobs(jobs) {
+		switch j.State {
+		case JobSucceeded:
+		case JobFailed:
+			status = EventFailed
+		default:
+			return EventPending
+		}
+	}
+	return status
+}
+
+// ReplayJobs returns the jobs that replaying ev enqueues: a new job for each
+// action whose latest job failed or, when none failed, for every action that
+// does work (a deliberate re-delivery). An event with work outstanding is
+// not replayed, so a replay never races its own retries.
+func ReplayJobs(svc *Service, ev *Event) ([]NewJob, error) {
+	if StatusOf(ev.Jobs) == EventPending {
+		return nil, Errorf(EConflict, "event %s still has work outstanding; replay it once its jobs have finished", ev.ID)
+	}
+	all := JobsFor(svc, ev.ID)
+	latest := LatestJobs(ev.Jobs)
+	var failed []NewJob
+	for _, j := range all {
+		if l := latest[j.Args.ActionIndex]; l != nil && l.State == JobFailed {
+			failed = append(failed, j)
+		}
+	}
+	if len(failed) > 0 {
+		return failed, nil
+	}
+	return all, nil
+}

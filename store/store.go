@@ -124,27 +124,3 @@ func DecodeCursor(c string) (string, error) {
 	}
 	return string(b), nil
 }
-
-// Status derives an event's status from the states of the latest job of
-// each of its actions.
-func Status(jobs []*hookd.Job) hookd.EventStatus {
-	latest := map[int]*hookd.Job{}
-	for _, j := range jobs {
-		if l := latest[j.ActionIndex]; l == nil || j.ID > l.ID {
-			latest[j.ActionIndex] = j
-		}
-	}
-	status := hookd.EventSucceeded
-	for _, j := range latest {
-		switch j.State {
-		case hookd.JobSucceeded:
-		case hookd.JobFailed:
-			if status == hookd.EventSucceeded {
-				status = hookd.EventFailed
-			}
-		default:
-			return hookd.EventPending
-		}
-	}
-	return status
-}

@@ -54,12 +54,11 @@ func hookdBinary(t *testing.T) string {
 
 // process is a running hookd binary.
 type process struct {
-	cmd               *exec.Cmd
-	ingest, admin     string
-	mu                sync.Mutex
-	log               bytes.Buffer
-	exited            chan struct{}
-	stoppedByThisTest bool
+	cmd           *exec.Cmd
+	ingest, admin string
+	mu            sync.Mutex
+	log           bytes.Buffer
+	exited        chan struct{}
 }
 
 var startedLine = regexp.MustCompile(`msg="hookd started".* ingest=(\S*) admin=(\S+)`)

@@ -264,7 +264,7 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev.Status = store.Status(ev.Jobs)
+	ev.Status = hookd.StatusOf(ev.Jobs)
 	return ev, nil
 }
 
