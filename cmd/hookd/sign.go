@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/verify"
 )
 
 // sign runs "hookd sign": it prints a correctly signed request to a service
@@ -51,12 +52,27 @@ func (c *cli) sign(args []string) error {
 		return fmt.Errorf("sign: body: %w", err)
 	}
 	target := publicURL(l.cfg.Listen) + "/webhooks/" + svc.Name
-	h, err := svc.Verifier.Sign(body, target, time.Now())
+	signed := target
+	if _, ok := svc.Verifier.(*verify.Twilio); ok {
+		// Twilio signs the public URL it calls, which a proxy may rewrite
+		// into ours; a JSON body's hash travels in the query.
+		signed = l.cfg.ServiceConfigs[svc.Name].Verify.URL
+		if json.Valid(body) {
+			signed = verify.TwilioURL(signed, body)
+		}
+		if i := strings.IndexByte(signed, '?'); i >= 0 {
+			target += signed[i:]
+		}
+	}
+	h, err := svc.Verifier.Sign(body, signed, time.Now())
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/json")
+		if !json.Valid(body) {
+			h.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
 	}
 	addKeyHeader(svc, h)
 
