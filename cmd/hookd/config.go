@@ -4,7 +4,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/config"
+	"github.com/hookd/hookd/email"
 	"github.com/hookd/hookd/verify"
 )
 
@@ -79,6 +82,16 @@ func build(cfg *config.Config) (*loaded, error) {
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			problems = append(problems, errors.New(line))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.ServiceConfigs)) {
+		for i, a := range cfg.ServiceConfigs[name].Actions {
+			if e := a.Email; e != nil {
+				err := email.CheckTemplates(&hookd.EmailAction{Field: e.Field, Template: e.Template, Subject: e.Subject, Body: e.Body})
+				if err != nil {
+					problems = append(problems, fmt.Errorf("services.%s.actions[%d].email.%v", name, i, err))
+				}
+			}
 		}
 	}
 	if len(problems) > 0 {
