@@ -22,6 +22,8 @@ type database interface {
 	Migrate(ctx context.Context) error
 	// Workers returns a River client working hookd's jobs on this database.
 	Workers(c jobs.Config) (workers, error)
+	// Writers is how many group-commit transactions may run at once.
+	Writers() int
 }
 
 // workers is a started or startable River client.
@@ -44,6 +46,9 @@ func openDatabase(cfg *config.Config, log *slog.Logger) (database, error) {
 }
 
 type sqliteDB struct{ *sqlite.DB }
+
+// Writers is 1: SQLite has one writer, and one connection here.
+func (d *sqliteDB) Writers() int { return 1 }
 
 func (d *sqliteDB) Workers(c jobs.Config) (workers, error) {
 	return jobs.NewClient(riversqlite.New(d.SQL()), c)

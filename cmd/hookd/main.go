@@ -25,6 +25,7 @@ Usage:
   hookd events show ID [--json]
   hookd events replay ID... | --failed [--service S] [--since T]
   hookd config check [--config FILE]                       validate the configuration
+  hookd bench [--connections N] [--duration D] [--database URL]   measure ingest throughput
 
 Every command reads the same configuration: --config FILE, else $HOOKD_CONFIG,
 else the zero-config defaults (services adapter1 and adapter2, sqlite:hookd.db);
@@ -66,6 +67,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = env.events(ctx, args[1:])
 	case "config":
 		err = env.config(args[1:])
+	case "bench":
+		err = env.bench(ctx, args[1:])
+	case "bench-baseline": // started by "hookd bench", not for people
+		err = env.benchBaseline(ctx, args[1:])
 	default:
 		fmt.Fprintf(stderr, "hookd: unknown command %q\n\n%s", args[0], usage)
 		return 2

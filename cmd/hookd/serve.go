@@ -16,6 +16,7 @@ import (
 	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/email"
 	"github.com/hookd/hookd/forward"
+	"github.com/hookd/hookd/groupcommit"
 	"github.com/hookd/hookd/httpapi"
 	"github.com/hookd/hookd/jobs"
 )
@@ -37,8 +38,9 @@ type Main struct {
 	// IngestAddr and AdminAddr are the bound addresses once Run returned.
 	IngestAddr, AdminAddr string
 
-	db      database
-	workers workers
+	db        database
+	committer *groupcommit.Committer
+	workers   workers
 	servers []*http.Server
 	errc    chan error
 }
@@ -72,8 +74,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	rejections := httpapi.NewRejections(0)
 
 	if m.Role == roleAll || m.Role == roleIngest {
+		// Requests are stored by a group committer: one transaction for
+		// whatever is pending, each answer after its own commit.
+		m.committer = groupcommit.New(m.db, groupcommit.Config{Writers: m.db.Writers()})
 		ingest := &httpapi.Ingest{
-			Services: m.Services, Accepter: m.db, Rejections: rejections,
+			Services: m.Services, Accepter: m.committer, Rejections: rejections,
 			Metrics: httpapi.NewMetrics(reg), Logger: log,
 		}
 		if m.IngestAddr, err = m.listen(cfg.Listen, ingest.Handler()); err != nil {
@@ -156,6 +161,9 @@ func (m *Main) Close() error {
 		if err := srv.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if m.committer != nil {
+		m.committer.Close()
 	}
 	if m.workers != nil {
 		if err := m.workers.Stop(ctx); err != nil {
