@@ -41,8 +41,8 @@ type Main struct {
 	db        database
 	committer *groupcommit.Committer
 	workers   workers
-	servers []*http.Server
-	errc    chan error
+	servers   []*http.Server
+	errc      chan error
 }
 
 // Run opens and migrates the database, then starts the listeners and
