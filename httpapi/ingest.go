@@ -29,6 +29,13 @@ type Challenger interface {
 	Challenge(body []byte) (challenge string, ok bool)
 }
 
+// CredentialBearer is a verifier whose credentials travel in headers that
+// must not be stored with the event (an API key in a custom header).
+// Authorization, Proxy-Authorization and Cookie are never stored anyway.
+type CredentialBearer interface {
+	CredentialHeaders() []string
+}
+
 // Ingest serves POST /webhooks/{service}.
 type Ingest struct {
 	Services   map[string]*hookd.Service
@@ -155,6 +162,13 @@ func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Ser
 	if err := checkPayload(svc, body); err != nil {
 		return nil, err
 	}
+	header := r.Header
+	if cb, ok := svc.Verifier.(CredentialBearer); ok {
+		header = header.Clone()
+		for _, name := range cb.CredentialHeaders() {
+			header.Del(name)
+		}
+	}
 	now := in.Now().UTC()
 	sum := sha256.Sum256(body)
 	ttl := svc.IdempotencyTTL
@@ -167,7 +181,7 @@ func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Ser
 		IdempotencyKey: key,
 		PayloadHash:    sum[:],
 		Body:           body,
-		Header:         r.Header,
+		Header:         header,
 		ReceivedAt:     now,
 		ExpiresAt:      now.Add(ttl),
 	}, nil

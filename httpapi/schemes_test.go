@@ -137,6 +137,15 @@ func TestEverySchemeEndToEnd(t *testing.T) {
 			if len(events) != 1 {
 				t.Fatalf("%d events stored, want 1", len(events))
 			}
+			ev, err := db.Event(context.Background(), events[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name := range ev.Header {
+				if name == "Authorization" || name == "X-Api-Key" {
+					t.Errorf("the credential header %s was stored with the event", name)
+				}
+			}
 		})
 	}
 }

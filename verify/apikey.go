@@ -70,3 +70,7 @@ func (v *APIKey) Sign(_ []byte, _ string, _ time.Time) (http.Header, error) {
 
 // KeySources returns header Idempotency-Key, then JSON field idempotency_key.
 func (v *APIKey) KeySources() []hookd.KeySource { return defaultKeySources() }
+
+// CredentialHeaders names the header that carries the key: it is a secret,
+// so it must not be stored with the event.
+func (v *APIKey) CredentialHeaders() []string { return []string{v.header} }
