@@ -31,6 +31,10 @@ type DB struct {
 	db    *sql.DB
 	river *river.Client[*sql.Tx] // insert-only: workers run elsewhere
 
+	// The ingest path's statements, prepared once: parsing SQL costs more
+	// than running it.
+	insertEvent, existingEvent *sql.Stmt
+
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 }
@@ -92,7 +96,14 @@ func cmpOr(a, b string) string {
 func (db *DB) SQL() *sql.DB { return db.db }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.db.Close() }
+func (db *DB) Close() error {
+	for _, st := range []*sql.Stmt{db.insertEvent, db.existingEvent} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return db.db.Close()
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
@@ -112,7 +123,24 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("migrate river: %w", err)
 	}
-	return migrate(ctx, db.db)
+	if err := migrate(ctx, db.db); err != nil {
+		return err
+	}
+	return db.prepare(ctx)
+}
+
+// prepare prepares the ingest path's statements (the tables must exist).
+func (db *DB) prepare(ctx context.Context) (err error) {
+	if db.insertEvent != nil {
+		return nil
+	}
+	if db.insertEvent, err = db.db.PrepareContext(ctx, insertEvent); err != nil {
+		return fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	if db.existingEvent, err = db.db.PrepareContext(ctx, existingEvent); err != nil {
+		return fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	return nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -165,6 +193,8 @@ ON CONFLICT (service, idempotency_key) DO UPDATE SET
 WHERE hookd_event.expires_at <= excluded.received_at
 RETURNING id`
 
+const existingEvent = `SELECT id, payload_hash FROM hookd_event WHERE service = ? AND idempotency_key = ?`
+
 // Accept stores the submissions and their jobs in one transaction.
 func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Result, error) {
 	tx, err := db.db.BeginTx(ctx, nil)
@@ -172,12 +202,16 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 		return nil, unavailable(err)
 	}
 	defer tx.Rollback()
+	if err := db.prepare(ctx); err != nil { // Accept before Migrate
+		return nil, err
+	}
+	insert, existing := tx.StmtContext(ctx, db.insertEvent), tx.StmtContext(ctx, db.existingEvent)
 	results := make([]hookd.Result, len(subs))
 	var jobs []river.InsertManyParams
 	for i, s := range subs {
 		ev := s.Event
 		var id string
-		err := tx.QueryRowContext(ctx, insertEvent, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash,
+		err := insert.QueryRowContext(ctx, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash,
 			ev.Body, store.EncodeHeader(ev.Header), ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro()).Scan(&id)
 		switch {
 		case err == nil:
@@ -185,8 +219,7 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 			jobs = appendJobs(jobs, s.Jobs)
 		case errors.Is(err, sql.ErrNoRows):
 			var hash []byte
-			if err := tx.QueryRowContext(ctx, `SELECT id, payload_hash FROM hookd_event WHERE service = ? AND idempotency_key = ?`,
-				ev.Service, ev.IdempotencyKey).Scan(&id, &hash); err != nil {
+			if err := existing.QueryRowContext(ctx, ev.Service, ev.IdempotencyKey).Scan(&id, &hash); err != nil {
 				return nil, fmt.Errorf("accept: %w", err)
 			}
 			results[i] = hookd.Result{Outcome: hookd.Duplicate, EventID: id}

@@ -37,3 +37,11 @@ func TestMigrateTwice(t *testing.T) {
 		t.Fatalf("second migrate: %v", err)
 	}
 }
+
+func openB(b *testing.B) (*sqlite.DB, error) {
+	db, err := sqlite.Open(filepath.Join(b.TempDir(), "hookd.db"), sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return db, db.Migrate(context.Background())
+}
