@@ -127,6 +127,35 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 	})
 
+	t.Run("ResultsInSubmissionOrder", func(t *testing.T) {
+		s, _ := setup(t)
+		held := Submission("m", "k", `{"a":1}`, 1)
+		mustAccept(t, s, held)
+		subs := []hookd.Submission{
+			Submission("z", "k", `{}`, 1), Submission("m", "k", `{"a":2}`, 1), Submission("a", "k2", `{}`, 1),
+			Submission("a", "k1", `{}`, 1), Submission("m", "k", `{"a":1}`, 1), Submission("a", "k1", `{}`, 1),
+		}
+		res := mustAccept(t, s, subs...)
+		want := []hookd.Result{
+			{Outcome: hookd.Accepted, EventID: subs[0].Event.ID}, {Outcome: hookd.Conflict, EventID: held.Event.ID},
+			{Outcome: hookd.Accepted, EventID: subs[2].Event.ID}, {Outcome: hookd.Accepted, EventID: subs[3].Event.ID},
+			{Outcome: hookd.Duplicate, EventID: held.Event.ID}, {Outcome: hookd.Duplicate, EventID: subs[3].Event.ID},
+		}
+		for i := range want {
+			if res[i] != want[i] {
+				t.Errorf("result %d = %+v, want %+v", i, res[i], want[i])
+			}
+		}
+	})
+
+	t.Run("AcceptNothing", func(t *testing.T) {
+		s, ctx := setup(t)
+		res, err := s.Accept(ctx, nil)
+		if err != nil || len(res) != 0 {
+			t.Fatalf("Accept(nil) = %v, %v; want no results, no error", res, err)
+		}
+	})
+
 	t.Run("ExpiredKeyIsANewEvent", func(t *testing.T) {
 		s, ctx := setup(t)
 		old := Submission("svc", "k", `{"a":1}`, 1)

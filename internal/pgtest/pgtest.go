@@ -1,0 +1,86 @@
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvURL is the environment variable that names the test server, e.g.
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
+const EnvURL = "HOOKD_TEST_POSTGRES_URL"
+
+// BaseURL returns the URL in HOOKD_TEST_POSTGRES_URL, skipping t when it is
+// unset.
+func BaseURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvURL)
+	if base == "" {
+		t.Skip(EnvURL + " is not set; PostgreSQL tests skipped (.ci/run sets it)")
+	}
+	return base
+}
+
+// URL returns a PostgreSQL URL whose connections use a fresh schema of
+// their own (search_path), dropped when the test ends, so tests run in
+// parallel. Skips t when HOOKD_TEST_POSTGRES_URL is unset.
+func URL(t testing.TB) string {
+	t.Helper()
+	base := BaseURL(t)
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails
+	schema := "hookd_test_" + hex.EncodeToString(b[:])
+
+	if err := exec(base, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := exec(base, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	u, err := WithSearchPath(base, schema)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return u
+}
+
+// WithSearchPath returns the connection string conn (a postgres:// URL or
+// key=value pairs) with search_path set to schema.
+func WithSearchPath(conn, schema string) (string, error) {
+	if !strings.HasPrefix(conn, "postgres://") && !strings.HasPrefix(conn, "postgresql://") {
+		return conn + " search_path=" + schema, nil
+	}
+	u, err := url.Parse(conn)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// exec runs one statement on a connection of its own.
+func exec(conn, sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", EnvURL, err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("%s: %w", sql, err)
+	}
+	return nil
+}

@@ -1,0 +1,607 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a hookd store in a PostgreSQL database.
+type DB struct {
+	pool   *pgxpool.Pool
+	river  *river.Client[pgx.Tx] // insert-only: workers run elsewhere
+	logger *slog.Logger
+}
+
+var _ hookd.Store = (*DB)(nil)
+
+// Options tune the connection pool.
+type Options struct {
+	// Logger receives River's logs. Defaults to River's default (warnings
+	// and errors on standard output).
+	Logger *slog.Logger
+	// MaxConns is the size of the connection pool. Defaults to pgxpool's
+	// default (the greater of 4 and the number of CPUs), or pool_max_conns
+	// in the URL.
+	MaxConns int32
+}
+
+// DefaultConnectTimeout bounds each attempt to connect when the URL sets
+// no connect_timeout, so that callers fail fast when the database is down.
+const DefaultConnectTimeout = 3 * time.Second
+
+// Open connects to the database at url (a postgres:// URL or key=value
+// pairs, as pgx accepts) and checks that it answers: it fails, with code
+// hookd.EUnavailable, when the database cannot be reached at start-up.
+// Call Migrate before first use.
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	if opts.MaxConns < 0 {
+		return nil, fmt.Errorf("postgres: MaxConns must not be negative, got %d", opts.MaxConns)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err) // pgconn redacts the password
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", where, err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s: %w", where, unavailable(err))
+	}
+	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: opts.Logger})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: river client: %w", err)
+	}
+	return &DB{pool: pool, river: rc, logger: opts.Logger}, nil
+}
+
+// Pool returns the connection pool, for River's workers
+// (riverpgxv5.New(db.Pool())).
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Close closes the pool, waiting for connections in use to be released.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// migrationLock is the first key of the advisory lock Migrate holds; the
+// second is the schema's, so that migrations of different schemas in one
+// database (tests) do not wait for each other.
+const migrationLock = 0x686f6f6b // "hook"
+
+// Migrate applies River's migrations, then hookd's, each at most once.
+// Safe to run from several processes at once: every transaction it runs
+// first takes an advisory lock, then sees what the others committed.
+//
+// River's versions are applied one per transaction, each committed with
+// its version row: a new enum value (River's version 4) cannot be used in
+// the transaction that adds it, so one transaction for all cannot migrate a
+// new database. The transaction that finds no River version left applies
+// hookd's migrations; on an up-to-date database that is the only one.
+func (db *DB) Migrate(ctx context.Context) error {
+	var cfg *rivermigrate.Config
+	if db.logger != nil {
+		cfg = &rivermigrate.Config{Logger: db.logger}
+	}
+	m, err := rivermigrate.New(riverpgxv5.New(db.pool), cfg)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for {
+		done, err := db.migrateStep(ctx, m)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateStep applies River's next version or, when none is left, hookd's
+// migrations, in one transaction. It reports whether it found nothing left
+// of River's.
+func (db *DB) migrateStep(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx]) (done bool, err error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return false, wrap("migrate", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))`,
+		migrationLock); err != nil {
+		return false, wrap("migrate: lock", err)
+	}
+	// MigrateTx is deprecated because a whole run cannot share one
+	// transaction (see Migrate); one step at a time it can, and it
+	// keeps each step atomic under the lock. Should River remove it: a
+	// session-level advisory lock on a connection of its own around
+	// m.Migrate, then hookd's migrations.
+	//lint:ignore SA1019 one River version per transaction under the lock; see above
+	res, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
+	if err != nil {
+		return false, wrap("migrate river", err)
+	}
+	done = len(res.Versions) == 0
+	if done {
+		if err := migrate(ctx, tx); err != nil {
+			return false, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, wrap("migrate: commit", err)
+	}
+	return done, nil
+}
+
+// migrate applies hookd's numbered migrations not yet recorded in
+// hookd_migration.
+func migrate(ctx context.Context, tx pgx.Tx) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS hookd_migration (
+		version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return wrap("migrate", err)
+	}
+	for _, name := range names {
+		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migrate: bad migration name %s", name)
+		}
+		var applied bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hookd_migration WHERE version = $1)`,
+			version).Scan(&applied); err != nil {
+			return wrap("migrate", err)
+		}
+		if applied {
+			continue
+		}
+		body, _ := migrations.ReadFile(name)
+		if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
+			return wrap("migrate "+name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO hookd_migration (version) VALUES ($1)`, version); err != nil {
+			return wrap("migrate", err)
+		}
+	}
+	return nil
+}
+
+// insertEvent stores a new event, or takes over the row of an expired key.
+// It returns no row when a live event holds the key.
+const insertEvent = `
+INSERT INTO hookd_event (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (service, idempotency_key) DO UPDATE SET
+    id = excluded.id, payload_hash = excluded.payload_hash, body = excluded.body,
+    header = excluded.header, received_at = excluded.received_at, expires_at = excluded.expires_at
+WHERE hookd_event.expires_at <= excluded.received_at
+RETURNING id`
+
+// lookupEvent reads the event that holds a key.
+const lookupEvent = `SELECT id, payload_hash FROM hookd_event WHERE service = $1 AND idempotency_key = $2`
+
+// errRetry marks an Accept transaction worth running again.
+var errRetry = errors.New("an idempotency key was deleted while being read; try again")
+
+// maxAcceptAttempts bounds the runs of an Accept transaction that lost a
+// race it cannot settle inside itself (a deadlock, a key pruned between
+// the insert and the look-up).
+const maxAcceptAttempts = 3
+
+// Accept stores the submissions and their jobs in one transaction.
+func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Result, error) {
+	if len(subs) == 0 {
+		return []hookd.Result{}, nil
+	}
+	for _, sub := range subs {
+		if !storable(sub.Event.Service) || !storable(sub.Event.IdempotencyKey) {
+			// The HTTP layer admits printable UTF-8 only; PostgreSQL's text
+			// would refuse the statement, and with it the whole batch.
+			return nil, hookd.Errorf(hookd.EInvalidIdempotencyKey, "service and idempotency key must be UTF-8 without NUL")
+		}
+	}
+	// Insert in key order: concurrent batches then wait for each other's
+	// keys in one order, never in a cycle. The sort is stable, so that of
+	// two submissions with one key, the earlier is the one accepted.
+	order := make([]int, len(subs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ea, eb := subs[a].Event, subs[b].Event
+		return cmp.Or(strings.Compare(ea.Service, eb.Service), strings.Compare(ea.IdempotencyKey, eb.IdempotencyKey))
+	})
+	for attempt := 1; ; attempt++ {
+		results, err := db.accept(ctx, subs, order)
+		if (errors.Is(err, errRetry) || isRetryable(err)) && attempt < maxAcceptAttempts && ctx.Err() == nil {
+			continue
+		}
+		return results, err
+	}
+}
+
+func (db *DB) accept(ctx context.Context, subs []hookd.Submission, order []int) ([]hookd.Result, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap("accept", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+
+	// One round trip for every insert.
+	batch := &pgx.Batch{}
+	for _, i := range order {
+		ev := subs[i].Event
+		batch.Queue(insertEvent, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body,
+			string(store.EncodeHeader(ev.Header)), ev.ReceivedAt, ev.ExpiresAt)
+	}
+	results := make([]hookd.Result, len(subs))
+	var held []int // submissions whose key a live event holds
+	if err := readBatch(tx.SendBatch(ctx, batch), order, func(i int, row pgx.Row) error {
+		var id string
+		switch err := row.Scan(&id); {
+		case err == nil:
+			results[i] = hookd.Result{Outcome: hookd.Accepted, EventID: id}
+		case errors.Is(err, pgx.ErrNoRows):
+			held = append(held, i)
+		default:
+			return err
+		}
+		return nil
+	}); err != nil {
+		return nil, wrap("accept", err)
+	}
+
+	// A second round trip reads the holders, now committed (or our own):
+	// each statement of a READ COMMITTED transaction sees the latest commits.
+	if len(held) > 0 {
+		batch := &pgx.Batch{}
+		for _, i := range held {
+			batch.Queue(lookupEvent, subs[i].Event.Service, subs[i].Event.IdempotencyKey)
+		}
+		if err := readBatch(tx.SendBatch(ctx, batch), held, func(i int, row pgx.Row) error {
+			var id string
+			var hash []byte
+			if err := row.Scan(&id, &hash); errors.Is(err, pgx.ErrNoRows) {
+				return errRetry // deleted since the insert (pruned): start again
+			} else if err != nil {
+				return err
+			}
+			results[i] = hookd.Result{Outcome: hookd.Duplicate, EventID: id}
+			if string(hash) != string(subs[i].Event.PayloadHash) {
+				results[i].Outcome = hookd.Conflict
+			}
+			return nil
+		}); err != nil {
+			return nil, wrap("accept", err)
+		}
+	}
+
+	var jobs []river.InsertManyParams
+	for i, s := range subs {
+		if results[i].Outcome == hookd.Accepted {
+			jobs = appendJobs(jobs, s.Jobs)
+		}
+	}
+	if len(jobs) > 0 {
+		if _, err := db.river.InsertManyFastTx(ctx, tx, jobs); err != nil {
+			return nil, wrap("accept: enqueue", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, wrap("accept: commit", err)
+	}
+	return results, nil
+}
+
+// readBatch hands the result of the batch's n-th statement to read with
+// the n-th index, then closes the batch.
+func readBatch(br pgx.BatchResults, indexes []int, read func(i int, row pgx.Row) error) error {
+	for _, i := range indexes {
+		if err := read(i, br.QueryRow()); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
+}
+
+func appendJobs(params []river.InsertManyParams, jobs []hookd.NewJob) []river.InsertManyParams {
+	for _, j := range jobs {
+		params = append(params, river.InsertManyParams{Args: j.Args, InsertOpts: &river.InsertOpts{MaxAttempts: j.MaxAttempts}})
+	}
+	return params
+}
+
+// Enqueue inserts jobs for existing events in one transaction.
+func (db *DB) Enqueue(ctx context.Context, jobs []hookd.NewJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return wrap("enqueue", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := db.river.InsertManyFastTx(ctx, tx, appendJobs(nil, jobs)); err != nil {
+		return wrap("enqueue", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrap("enqueue: commit", err)
+	}
+	return nil
+}
+
+// jobKind is the River kind of hookd's jobs, as an SQL literal.
+const jobKind = `'hookd_action'`
+
+// statusSQL computes an event's status from the latest job of each action.
+const statusSQL = `(
+SELECT CASE
+    WHEN count(*) FILTER (WHERE l.state NOT IN ('completed', 'discarded', 'cancelled')) > 0 THEN 'pending'
+    WHEN count(*) FILTER (WHERE l.state IN ('discarded', 'cancelled')) > 0 THEN 'failed'
+    ELSE 'succeeded' END
+FROM (SELECT DISTINCT ON (args ->> 'action') state FROM river_job
+      WHERE args ->> 'event_id' = e.id AND kind = ` + jobKind + `
+      ORDER BY args ->> 'action', id DESC) l)`
+
+// Event returns one event with its body and jobs.
+func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
+	if !storable(id) {
+		return nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
+	}
+	ev := &hookd.Event{}
+	var header string
+	err := db.pool.QueryRow(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at
+		FROM hookd_event WHERE id = $1`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
+		&ev.Body, &header, &ev.ReceivedAt, &ev.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
+	} else if err != nil {
+		return nil, wrap("event", err)
+	}
+	ev.Header = store.DecodeHeader([]byte(header))
+	ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
+	ev.Jobs, err = db.jobs(ctx, `WHERE args ->> 'event_id' = $1 AND kind = `+jobKind+` ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	ev.Status = hookd.StatusOf(ev.Jobs)
+	return ev, nil
+}
+
+const jobColumns = `SELECT id, coalesce(args ->> 'event_id', ''), coalesce(args ->> 'service', ''),
+	coalesce(args ->> 'type', ''), coalesce((args ->> 'action')::int, 0), state::text, attempt, max_attempts,
+	coalesce(array_to_json(errors)::text, '[]')
+	FROM river_job `
+
+func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
+	rows, err := db.pool.Query(ctx, jobColumns+where, args...)
+	if err != nil {
+		return nil, wrap("jobs", err)
+	}
+	defer rows.Close()
+	var jobs []*hookd.Job
+	for rows.Next() {
+		j := &hookd.Job{}
+		var state, errs string
+		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
+			&j.MaxAttempts, &errs); err != nil {
+			return nil, wrap("jobs", err)
+		}
+		j.State = store.JobState(state, j.Attempts)
+		j.LastError = store.LastError([]byte(errs))
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("jobs", err)
+	}
+	return jobs, nil
+}
+
+// params collects the arguments of a query and names their placeholders.
+type params []any
+
+// add appends v and returns its placeholder.
+func (p *params) add(v any) string {
+	*p = append(*p, v)
+	return "$" + strconv.Itoa(len(*p))
+}
+
+// Events lists events newest first.
+func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
+	after, err := store.DecodeCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if !storable(f.Service) || !storable(f.IdempotencyKey) || !storable(after) {
+		return nil, "", nil // matches nothing stored
+	}
+	var where []string
+	var args params
+	if f.Service != "" {
+		where = append(where, "service = "+args.add(f.Service))
+	}
+	if f.IdempotencyKey != "" {
+		where = append(where, "idempotency_key = "+args.add(f.IdempotencyKey))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "received_at >= "+args.add(f.Since))
+	}
+	if after != "" {
+		where = append(where, "id < "+args.add(after))
+	}
+	if f.Status != "" {
+		where = append(where, "status = "+args.add(string(f.Status)))
+	}
+	q := `SELECT id, service, idempotency_key, received_at, expires_at, status FROM (
+		SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, ` + statusSQL + ` AS status
+		FROM hookd_event e) events `
+	if len(where) > 0 {
+		q += "WHERE " + strings.Join(where, " AND ")
+	}
+	limit := store.Limit(f.Limit)
+	q += " ORDER BY id DESC LIMIT " + args.add(limit+1)
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", wrap("events", err)
+	}
+	defer rows.Close()
+	var events []*hookd.Event
+	for rows.Next() {
+		ev := &hookd.Event{}
+		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.ReceivedAt, &ev.ExpiresAt, &ev.Status); err != nil {
+			return nil, "", wrap("events", err)
+		}
+		ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
+		events = append(events, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", wrap("events", err)
+	}
+	var next string
+	if len(events) > limit {
+		events = events[:limit]
+		next = store.EncodeCursor(events[limit-1].ID)
+	}
+	return events, next, nil
+}
+
+// Jobs lists hookd's jobs newest first.
+func (db *DB) Jobs(ctx context.Context, f hookd.JobFilter) ([]*hookd.Job, string, error) {
+	after, err := store.DecodeCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if !storable(f.Service) {
+		return nil, "", nil // matches nothing stored
+	}
+	where := []string{"kind = " + jobKind}
+	var args params
+	if f.Service != "" {
+		where = append(where, "args ->> 'service' = "+args.add(f.Service))
+	}
+	if f.State != "" {
+		states := store.RiverStates(f.State)
+		if states == nil {
+			return nil, "", hookd.Errorf(hookd.EInvalid, "state: %q is not one of pending, running, retrying, succeeded, failed", f.State)
+		}
+		where = append(where, "state = ANY("+args.add(states)+"::text[]::river_job_state[])")
+	}
+	if after != "" {
+		id, err := strconv.ParseInt(after, 10, 64)
+		if err != nil {
+			return nil, "", hookd.Errorf(hookd.EInvalid, "cursor: not a cursor from a previous page")
+		}
+		where = append(where, "id < "+args.add(id))
+	}
+	limit := store.Limit(f.Limit)
+	jobs, err := db.jobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT "+args.add(limit+1), args...)
+	if err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(jobs) > limit {
+		jobs = jobs[:limit]
+		next = store.EncodeCursor(strconv.FormatInt(jobs[limit-1].ID, 10))
+	}
+	return jobs, next, nil
+}
+
+// storable reports whether s can be compared with PostgreSQL text: valid
+// UTF-8 without NUL. No stored value matches any other string.
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// unavailable is the error callers answer with 503.
+func unavailable(err error) error {
+	return &hookd.Error{Code: hookd.EUnavailable, Message: "database unavailable", Err: err}
+}
+
+// wrap adds context to err, and marks it unavailable when it means the
+// database cannot be reached.
+func wrap(op string, err error) error {
+	if isUnavailable(err) {
+		return unavailable(fmt.Errorf("%s: %w", op, err))
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// isUnavailable reports whether err means that the database cannot be
+// reached or does not answer in time, rather than that it refused the
+// statement. A cancelled context (the caller gave up) is not.
+func isUnavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection_exception
+			pe.Code == "53300", // too_many_connections
+			pe.Code == "57P01", // admin_shutdown
+			pe.Code == "57P02", // crash_shutdown
+			pe.Code == "57P03": // cannot_connect_now
+			return true
+		}
+		return false
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return true
+	}
+	return errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed)
+}
+
+// isRetryable reports whether err is a transaction's loss in a race that
+// running it again settles: a deadlock or a serialization failure.
+func isRetryable(err error) bool {
+	pe, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && (pe.Code == "40P01" || pe.Code == "40001")
+}
