@@ -8,11 +8,13 @@ import (
 	"net/url"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/jobs"
+	"github.com/hookd/hookd/store/postgres"
 	"github.com/hookd/hookd/store/sqlite"
 )
 
@@ -34,7 +36,7 @@ type workers interface {
 }
 
 // openDatabase opens the configured backend.
-func openDatabase(cfg *config.Config, log *slog.Logger) (database, error) {
+func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (database, error) {
 	if path, ok := cfg.SQLitePath(); ok {
 		db, err := sqlite.Open(path, sqlite.Options{Logger: log})
 		if err != nil {
@@ -42,7 +44,24 @@ func openDatabase(cfg *config.Config, log *slog.Logger) (database, error) {
 		}
 		return &sqliteDB{db}, nil
 	}
-	return nil, fmt.Errorf("database: %s is not supported yet", redactURL(cfg.Database))
+	if url, ok := cfg.PostgresURL(); ok {
+		db, err := postgres.Open(ctx, url, postgres.Options{Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return &postgresDB{db}, nil
+	}
+	return nil, fmt.Errorf("database: unsupported URL %s (use sqlite:PATH or postgres://…)", redactURL(cfg.Database))
+}
+
+type postgresDB struct{ *postgres.DB }
+
+// Writers is 4: PostgreSQL commits concurrent transactions in parallel, and
+// a few batches in flight hide each one's round trips and fsync.
+func (d *postgresDB) Writers() int { return 4 }
+
+func (d *postgresDB) Workers(c jobs.Config) (workers, error) {
+	return jobs.NewClient(riverpgxv5.New(d.Pool()), c)
 }
 
 type sqliteDB struct{ *sqlite.DB }
@@ -76,7 +95,7 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(l.cfg, slog.New(slog.DiscardHandler))
+	db, err := openDatabase(ctx, l.cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

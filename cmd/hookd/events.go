@@ -42,7 +42,7 @@ func openStore(ctx context.Context, path string) (*loaded, database, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := openDatabase(l.cfg, slog.New(slog.DiscardHandler))
+	db, err := openDatabase(ctx, l.cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/config"
+	"github.com/hookd/hookd/internal/pgtest"
 	"github.com/hookd/hookd/internal/smtptest"
 )
 
@@ -24,7 +25,7 @@ import (
 const testConfig = `
 listen: 127.0.0.1:0
 admin: {listen: 127.0.0.1:0, token: %q}
-database: sqlite:%s
+database: %q
 smtp: {url: %s, from: "hookd <noreply@example.com>"}
 workers: {poll_interval: 50ms, fetch_cooldown: 5ms}
 services:
@@ -43,12 +44,25 @@ type testBundle struct {
 	token string
 }
 
-func startMain(t *testing.T) *testBundle {
-	t.Helper()
+// backends runs test once per database backend, as subtests: SQLite, and
+// PostgreSQL when HOOKD_TEST_POSTGRES_URL is set (a fresh schema each).
+func backends(t *testing.T, test func(t *testing.T, database string)) {
 	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		test(t, "sqlite:"+filepath.Join(t.TempDir(), "hookd.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		test(t, pgtest.URL(t))
+	})
+}
+
+func startMain(t *testing.T, database string) *testBundle {
+	t.Helper()
 	smtp := smtptest.Start(t)
 	token := "admin-token-for-tests"
-	yaml := fmt.Sprintf(testConfig, token, filepath.Join(t.TempDir(), "hookd.db"), smtp.URL())
+	yaml := fmt.Sprintf(testConfig, token, database, smtp.URL())
 	cfg, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -156,159 +170,169 @@ func job(t *testing.T, ev map[string]any, i int) map[string]any {
 const welcomeBody = `{"idempotency_key":"signup-42","email":"ada@example.com"}`
 
 func TestConcurrentIdenticalRequests(t *testing.T) {
-	b := startMain(t)
-	const n = 50
-	statuses := make([]int, n)
-	ids := make([]string, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			status, body := b.send(t, "adapter1", welcomeBody)
-			statuses[i] = status
-			ids[i], _ = body["event_id"].(string)
-		})
-	}
-	close(start)
-	wg.Wait()
-	count := map[int]int{}
-	for i, s := range statuses {
-		count[s]++
-		if ids[i] != ids[0] {
-			t.Errorf("answer %d names event %s, answer 0 names %s", i, ids[i], ids[0])
+	backends(t, func(t *testing.T, database string) {
+		b := startMain(t, database)
+		const n = 50
+		statuses := make([]int, n)
+		ids := make([]string, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				status, body := b.send(t, "adapter1", welcomeBody)
+				statuses[i] = status
+				ids[i], _ = body["event_id"].(string)
+			})
 		}
-	}
-	if count[http.StatusAccepted] != 1 || count[http.StatusOK] != n-1 {
-		t.Fatalf("statuses %v, want one 202 and %d × 200", count, n-1)
-	}
-	_, list := b.api(t, "GET", "/api/events?idempotency_key=signup-42")
-	if events := list["events"].([]any); len(events) != 1 {
-		t.Fatalf("%d events stored, want 1", len(events))
-	}
-	ev := b.waitStatus(t, ids[0], "succeeded")
-	msgs := b.smtp.WaitMessages(t, 1, 10*time.Second)
-	if len(ev["jobs"].([]any)) != 1 || len(msgs) != 1 || b.smtp.Attempts() != 1 {
-		t.Fatalf("%d jobs, %d emails, %d SMTP transactions; want one each", len(ev["jobs"].([]any)), len(msgs), b.smtp.Attempts())
-	}
-	if msgs[0].To[0] != "ada@example.com" || msgs[0].Subject == "" || !strings.Contains(msgs[0].Body, "ada@example.com") {
-		t.Errorf("email = %+v", msgs[0])
-	}
+		close(start)
+		wg.Wait()
+		count := map[int]int{}
+		for i, s := range statuses {
+			count[s]++
+			if ids[i] != ids[0] {
+				t.Errorf("answer %d names event %s, answer 0 names %s", i, ids[i], ids[0])
+			}
+		}
+		if count[http.StatusAccepted] != 1 || count[http.StatusOK] != n-1 {
+			t.Fatalf("statuses %v, want one 202 and %d × 200", count, n-1)
+		}
+		_, list := b.api(t, "GET", "/api/events?idempotency_key=signup-42")
+		if events := list["events"].([]any); len(events) != 1 {
+			t.Fatalf("%d events stored, want 1", len(events))
+		}
+		ev := b.waitStatus(t, ids[0], "succeeded")
+		msgs := b.smtp.WaitMessages(t, 1, 10*time.Second)
+		if len(ev["jobs"].([]any)) != 1 || len(msgs) != 1 || b.smtp.Attempts() != 1 {
+			t.Fatalf("%d jobs, %d emails, %d SMTP transactions; want one each", len(ev["jobs"].([]any)), len(msgs), b.smtp.Attempts())
+		}
+		if msgs[0].To[0] != "ada@example.com" || msgs[0].Subject == "" || !strings.Contains(msgs[0].Body, "ada@example.com") {
+			t.Errorf("email = %+v", msgs[0])
+		}
+	})
 }
 
 func TestSMTPTransientFailuresAreRetried(t *testing.T) {
-	b := startMain(t)
-	b.smtp.FailNext(2, 421)
-	status, body := b.send(t, "adapter1", welcomeBody)
-	if status != http.StatusAccepted {
-		t.Fatalf("status %d %v", status, body)
-	}
-	id := body["event_id"].(string)
-	msgs := b.smtp.WaitMessages(t, 1, 15*time.Second)
-	ev := b.waitStatus(t, id, "succeeded")
-	j := job(t, ev, 0)
-	if j["attempts"] != float64(3) || j["state"] != "succeeded" || b.smtp.Attempts() != 3 || len(msgs) != 1 {
-		t.Fatalf("job %v after %d SMTP transactions, %d emails; want delivered on attempt 3", j, b.smtp.Attempts(), len(msgs))
-	}
+	backends(t, func(t *testing.T, database string) {
+		b := startMain(t, database)
+		b.smtp.FailNext(2, 421)
+		status, body := b.send(t, "adapter1", welcomeBody)
+		if status != http.StatusAccepted {
+			t.Fatalf("status %d %v", status, body)
+		}
+		id := body["event_id"].(string)
+		msgs := b.smtp.WaitMessages(t, 1, 15*time.Second)
+		ev := b.waitStatus(t, id, "succeeded")
+		j := job(t, ev, 0)
+		if j["attempts"] != float64(3) || j["state"] != "succeeded" || b.smtp.Attempts() != 3 || len(msgs) != 1 {
+			t.Fatalf("job %v after %d SMTP transactions, %d emails; want delivered on attempt 3", j, b.smtp.Attempts(), len(msgs))
+		}
+	})
 }
 
 func TestSMTPPermanentFailureIsADeadLetterUntilReplayed(t *testing.T) {
-	b := startMain(t)
-	b.smtp.FailAlways(550)
-	status, body := b.send(t, "adapter1", welcomeBody)
-	if status != http.StatusAccepted {
-		t.Fatalf("status %d %v", status, body)
-	}
-	id := body["event_id"].(string)
-	ev := b.waitStatus(t, id, "failed")
-	j := job(t, ev, 0)
-	if j["attempts"] != float64(1) || j["state"] != "failed" || !strings.Contains(j["last_error"].(string), "550") {
-		t.Fatalf("job %v: want failed at once on the 550", j)
-	}
-	status, list := b.api(t, "GET", "/api/jobs?state=failed")
-	jobs, _ := list["jobs"].([]any)
-	if status != http.StatusOK || len(jobs) != 1 || jobs[0].(map[string]any)["event_id"] != id {
-		t.Fatalf("GET /api/jobs?state=failed = %d %v", status, list)
-	}
-	_, failed := b.api(t, "GET", "/api/events?status=failed")
-	if events := failed["events"].([]any); len(events) != 1 {
-		t.Fatalf("GET /api/events?status=failed listed %d events", len(events))
-	}
+	backends(t, func(t *testing.T, database string) {
+		b := startMain(t, database)
+		b.smtp.FailAlways(550)
+		status, body := b.send(t, "adapter1", welcomeBody)
+		if status != http.StatusAccepted {
+			t.Fatalf("status %d %v", status, body)
+		}
+		id := body["event_id"].(string)
+		ev := b.waitStatus(t, id, "failed")
+		j := job(t, ev, 0)
+		if j["attempts"] != float64(1) || j["state"] != "failed" || !strings.Contains(j["last_error"].(string), "550") {
+			t.Fatalf("job %v: want failed at once on the 550", j)
+		}
+		status, list := b.api(t, "GET", "/api/jobs?state=failed")
+		jobs, _ := list["jobs"].([]any)
+		if status != http.StatusOK || len(jobs) != 1 || jobs[0].(map[string]any)["event_id"] != id {
+			t.Fatalf("GET /api/jobs?state=failed = %d %v", status, list)
+		}
+		_, failed := b.api(t, "GET", "/api/events?status=failed")
+		if events := failed["events"].([]any); len(events) != 1 {
+			t.Fatalf("GET /api/events?status=failed listed %d events", len(events))
+		}
 
-	b.smtp.FailAlways(0)
-	if status, body := b.api(t, "POST", "/api/events/"+id+"/replay"); status != http.StatusAccepted {
-		t.Fatalf("replay: %d %v", status, body)
-	}
-	msgs := b.smtp.WaitMessages(t, 1, 15*time.Second)
-	ev = b.waitStatus(t, id, "succeeded")
-	if len(msgs) != 1 || len(ev["jobs"].([]any)) != 2 || job(t, ev, 1)["state"] != "succeeded" {
-		t.Fatalf("after replay: %d emails, event %v", len(msgs), ev)
-	}
-	if status, _ := b.api(t, "GET", "/api/jobs?state=failed"); status != http.StatusOK {
-		t.Fatalf("list failed jobs: %d", status)
-	}
+		b.smtp.FailAlways(0)
+		if status, body := b.api(t, "POST", "/api/events/"+id+"/replay"); status != http.StatusAccepted {
+			t.Fatalf("replay: %d %v", status, body)
+		}
+		msgs := b.smtp.WaitMessages(t, 1, 15*time.Second)
+		ev = b.waitStatus(t, id, "succeeded")
+		if len(msgs) != 1 || len(ev["jobs"].([]any)) != 2 || job(t, ev, 1)["state"] != "succeeded" {
+			t.Fatalf("after replay: %d emails, event %v", len(msgs), ev)
+		}
+		if status, _ := b.api(t, "GET", "/api/jobs?state=failed"); status != http.StatusOK {
+			t.Fatalf("list failed jobs: %d", status)
+		}
+	})
 }
 
 func TestAdminAPINeedsTheToken(t *testing.T) {
-	b := startMain(t)
-	for _, path := range []string{"/api/events", "/api/jobs?state=failed", "/api/rejections"} {
-		for _, auth := range []string{"", "Bearer wrong", "Basic " + b.token} {
-			req, _ := http.NewRequest("GET", "http://"+b.main.AdminAddr+path, nil)
-			if auth != "" {
-				req.Header.Set("Authorization", auth)
+	backends(t, func(t *testing.T, database string) {
+		b := startMain(t, database)
+		for _, path := range []string{"/api/events", "/api/jobs?state=failed", "/api/rejections"} {
+			for _, auth := range []string{"", "Bearer wrong", "Basic " + b.token} {
+				req, _ := http.NewRequest("GET", "http://"+b.main.AdminAddr+path, nil)
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				}
+				if status, body := doJSON(t, req); status != http.StatusUnauthorized {
+					t.Errorf("GET %s with %q: %d %v, want 401", path, auth, status, body)
+				}
 			}
-			if status, body := doJSON(t, req); status != http.StatusUnauthorized {
-				t.Errorf("GET %s with %q: %d %v, want 401", path, auth, status, body)
+			if status, _ := b.api(t, "GET", path); status != http.StatusOK {
+				t.Errorf("GET %s with the token: %d", path, status)
 			}
 		}
-		if status, _ := b.api(t, "GET", path); status != http.StatusOK {
-			t.Errorf("GET %s with the token: %d", path, status)
+		for _, path := range []string{"/healthz", "/readyz"} {
+			resp, err := http.Get("http://" + b.main.AdminAddr + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("GET %s without token: %d, want 200", path, resp.StatusCode)
+			}
 		}
-	}
-	for _, path := range []string{"/healthz", "/readyz"} {
-		resp, err := http.Get("http://" + b.main.AdminAddr + path)
+		resp, err := http.Get("http://" + b.main.AdminAddr + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
+		metrics, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s without token: %d, want 200", path, resp.StatusCode)
+		if !bytes.Contains(metrics, []byte("go_goroutines")) {
+			t.Errorf("/metrics lacks the Go collector")
 		}
-	}
-	resp, err := http.Get("http://" + b.main.AdminAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !bytes.Contains(metrics, []byte("go_goroutines")) {
-		t.Errorf("/metrics lacks the Go collector")
-	}
+	})
 }
 
 func TestEventsListAndShowAndCursor(t *testing.T) {
-	b := startMain(t)
-	for i := range 3 {
-		if status, body := b.send(t, "adapter2", fmt.Sprintf(`{"idempotency_key":"k%d"}`, i)); status != http.StatusAccepted {
-			t.Fatalf("%d %v", status, body)
+	backends(t, func(t *testing.T, database string) {
+		b := startMain(t, database)
+		for i := range 3 {
+			if status, body := b.send(t, "adapter2", fmt.Sprintf(`{"idempotency_key":"k%d"}`, i)); status != http.StatusAccepted {
+				t.Fatalf("%d %v", status, body)
+			}
 		}
-	}
-	status, page := b.api(t, "GET", "/api/events?service=adapter2&limit=2")
-	if status != http.StatusOK || len(page["events"].([]any)) != 2 || page["next_cursor"] == nil {
-		t.Fatalf("first page: %d %v", status, page)
-	}
-	_, page2 := b.api(t, "GET", "/api/events?service=adapter2&limit=2&cursor="+page["next_cursor"].(string))
-	if len(page2["events"].([]any)) != 1 || page2["next_cursor"] != nil {
-		t.Fatalf("second page: %v", page2)
-	}
-	first := page["events"].([]any)[0].(map[string]any)
-	if first["idempotency_key"] != "k2" || first["status"] != "succeeded" {
-		t.Errorf("newest event = %v, want k2, succeeded (noop)", first)
-	}
-	if status, body := b.api(t, "GET", "/api/events/evt_missing"); status != http.StatusNotFound {
-		t.Errorf("missing event: %d %v", status, body)
-	}
-	if status, body := b.api(t, "GET", "/api/events?limit=0"); status != http.StatusBadRequest {
-		t.Errorf("limit=0: %d %v", status, body)
-	}
+		status, page := b.api(t, "GET", "/api/events?service=adapter2&limit=2")
+		if status != http.StatusOK || len(page["events"].([]any)) != 2 || page["next_cursor"] == nil {
+			t.Fatalf("first page: %d %v", status, page)
+		}
+		_, page2 := b.api(t, "GET", "/api/events?service=adapter2&limit=2&cursor="+page["next_cursor"].(string))
+		if len(page2["events"].([]any)) != 1 || page2["next_cursor"] != nil {
+			t.Fatalf("second page: %v", page2)
+		}
+		first := page["events"].([]any)[0].(map[string]any)
+		if first["idempotency_key"] != "k2" || first["status"] != "succeeded" {
+			t.Errorf("newest event = %v, want k2, succeeded (noop)", first)
+		}
+		if status, body := b.api(t, "GET", "/api/events/evt_missing"); status != http.StatusNotFound {
+			t.Errorf("missing event: %d %v", status, body)
+		}
+		if status, body := b.api(t, "GET", "/api/events?limit=0"); status != http.StatusBadRequest {
+			t.Errorf("limit=0: %d %v", status, body)
+		}
+	})
 }

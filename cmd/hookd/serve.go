@@ -62,7 +62,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	if m.db, err = openDatabase(cfg, log); err != nil {
+	if m.db, err = openDatabase(ctx, cfg, log); err != nil {
 		return err
 	}
 	if err := m.db.Migrate(ctx); err != nil {

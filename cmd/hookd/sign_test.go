@@ -39,7 +39,7 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openDatabase(l.cfg, nil)
+	db, err := openDatabase(context.Background(), l.cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
