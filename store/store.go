@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/oklog/ulid/v2"
@@ -41,21 +42,22 @@ func JobState(riverState string, attempts int) hookd.JobState {
 }
 
 // RiverStates returns the River states that show as s (ignoring the
-// attempts nuance of JobState: retrying includes available jobs that ran).
-func RiverStates(s hookd.JobState) []string {
+// attempts nuance of JobState: retrying includes available jobs that ran),
+// or an error with code EInvalid for an unknown state.
+func RiverStates(s hookd.JobState) ([]string, error) {
 	switch s {
 	case hookd.JobPending:
-		return []string{"available", "scheduled", "pending"}
+		return []string{"available", "scheduled", "pending"}, nil
 	case hookd.JobRunning:
-		return []string{"running"}
+		return []string{"running"}, nil
 	case hookd.JobRetrying:
-		return []string{"retryable"}
+		return []string{"retryable"}, nil
 	case hookd.JobSucceeded:
-		return []string{"completed"}
+		return []string{"completed"}, nil
 	case hookd.JobFailed:
-		return []string{"discarded", "cancelled"}
+		return []string{"discarded", "cancelled"}, nil
 	}
-	return nil
+	return nil, hookd.Errorf(hookd.EInvalid, "state: %q is not one of pending, running, retrying, succeeded, failed", s)
 }
 
 // Limit clamps a page size: 50 by default, at most 500.
@@ -123,4 +125,35 @@ func DecodeCursor(c string) (string, error) {
 		return "", hookd.Errorf(hookd.EInvalid, "cursor: not a cursor from a previous page")
 	}
 	return string(b), nil
+}
+
+// EventPage trims a query's limit+1 events to limit and returns the cursor
+// of the next page ("" when this is the last).
+func EventPage(events []*hookd.Event, limit int) ([]*hookd.Event, string) {
+	if len(events) <= limit {
+		return events, ""
+	}
+	return events[:limit], EncodeCursor(events[limit-1].ID)
+}
+
+// JobPage is EventPage for jobs.
+func JobPage(jobs []*hookd.Job, limit int) ([]*hookd.Job, string) {
+	if len(jobs) <= limit {
+		return jobs, ""
+	}
+	return jobs[:limit], EncodeCursor(strconv.FormatInt(jobs[limit-1].ID, 10))
+}
+
+// DecodeJobCursor returns the job ID a JobPage cursor points after (0 for
+// the first page), or an error with code EInvalid.
+func DecodeJobCursor(c string) (int64, error) {
+	after, err := DecodeCursor(c)
+	if err != nil || after == "" {
+		return 0, err
+	}
+	id, err := strconv.ParseInt(after, 10, 64)
+	if err != nil {
+		return 0, hookd.Errorf(hookd.EInvalid, "cursor: not a cursor from a previous page")
+	}
+	return id, nil
 }

@@ -501,17 +501,13 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	if err := rows.Err(); err != nil {
 		return nil, "", wrap("events", err)
 	}
-	var next string
-	if len(events) > limit {
-		events = events[:limit]
-		next = store.EncodeCursor(events[limit-1].ID)
-	}
+	events, next := store.EventPage(events, limit)
 	return events, next, nil
 }
 
 // Jobs lists hookd's jobs newest first.
 func (db *DB) Jobs(ctx context.Context, f hookd.JobFilter) ([]*hookd.Job, string, error) {
-	after, err := store.DecodeCursor(f.Cursor)
+	after, err := store.DecodeJobCursor(f.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -524,29 +520,21 @@ func (db *DB) Jobs(ctx context.Context, f hookd.JobFilter) ([]*hookd.Job, string
 		where = append(where, "args ->> 'service' = "+args.add(f.Service))
 	}
 	if f.State != "" {
-		states := store.RiverStates(f.State)
-		if states == nil {
-			return nil, "", hookd.Errorf(hookd.EInvalid, "state: %q is not one of pending, running, retrying, succeeded, failed", f.State)
+		states, err := store.RiverStates(f.State)
+		if err != nil {
+			return nil, "", err
 		}
 		where = append(where, "state = ANY("+args.add(states)+"::text[]::river_job_state[])")
 	}
-	if after != "" {
-		id, err := strconv.ParseInt(after, 10, 64)
-		if err != nil {
-			return nil, "", hookd.Errorf(hookd.EInvalid, "cursor: not a cursor from a previous page")
-		}
-		where = append(where, "id < "+args.add(id))
+	if after > 0 {
+		where = append(where, "id < "+args.add(after))
 	}
 	limit := store.Limit(f.Limit)
 	jobs, err := db.jobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT "+args.add(limit+1), args...)
 	if err != nil {
 		return nil, "", err
 	}
-	var next string
-	if len(jobs) > limit {
-		jobs = jobs[:limit]
-		next = store.EncodeCursor(strconv.FormatInt(jobs[limit-1].ID, 10))
-	}
+	jobs, next := store.JobPage(jobs, limit)
 	return jobs, next, nil
 }
 

@@ -378,17 +378,13 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("events: %w", err)
 	}
-	var next string
-	if len(events) > limit {
-		events = events[:limit]
-		next = store.EncodeCursor(events[limit-1].ID)
-	}
+	events, next := store.EventPage(events, limit)
 	return events, next, nil
 }
 
 // Jobs lists hookd's jobs newest first.
 func (db *DB) Jobs(ctx context.Context, f hookd.JobFilter) ([]*hookd.Job, string, error) {
-	after, err := store.DecodeCursor(f.Cursor)
+	after, err := store.DecodeJobCursor(f.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -399,22 +395,18 @@ func (db *DB) Jobs(ctx context.Context, f hookd.JobFilter) ([]*hookd.Job, string
 		args = append(args, f.Service)
 	}
 	if f.State != "" {
-		states := store.RiverStates(f.State)
-		if states == nil {
-			return nil, "", hookd.Errorf(hookd.EInvalid, "state: %q is not one of pending, running, retrying, succeeded, failed", f.State)
+		states, err := store.RiverStates(f.State)
+		if err != nil {
+			return nil, "", err
 		}
 		where = append(where, "state IN ("+strings.Repeat("?, ", len(states)-1)+"?)")
 		for _, s := range states {
 			args = append(args, s)
 		}
 	}
-	if after != "" {
-		id, err := strconv.ParseInt(after, 10, 64)
-		if err != nil {
-			return nil, "", hookd.Errorf(hookd.EInvalid, "cursor: not a cursor from a previous page")
-		}
+	if after > 0 {
 		where = append(where, "id < ?")
-		args = append(args, id)
+		args = append(args, after)
 	}
 	limit := store.Limit(f.Limit)
 	args = append(args, limit+1)
@@ -422,10 +414,6 @@ func (db *DB) Jobs(ctx context.Context, f hookd.JobFilter) ([]*hookd.Job, string
 	if err != nil {
 		return nil, "", err
 	}
-	var next string
-	if len(jobs) > limit {
-		jobs = jobs[:limit]
-		next = store.EncodeCursor(strconv.FormatInt(jobs[limit-1].ID, 10))
-	}
+	jobs, next := store.JobPage(jobs, limit)
 	return jobs, next, nil
 }
