@@ -1,16 +1,542 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
 )
 
-// bench runs "hookd bench". Being written.
-func (c *cli) bench(ctx context.Context, args []string) error {
-	return errors.New("bench: not written yet")
+const benchDoc = `Measures ingest throughput. In one run it starts a bare baseline server
+(verify the signature, parse the JSON, answer 202, store nothing) and a real
+"hookd serve --role ingest" on a temporary SQLite database (or a fresh schema
+in --database), drives each with the same signed load, and prints per target:
+accepted/s (2xx answers per second), latency percentiles, non-2xx answers and
+errors, server CPU per request, and the ratio to the baseline. Targets: the
+baseline, a service with an email action (one job per event), a store-only
+(noop) service. Then it measures how fast the background work drains: it
+enqueues --drain-events events of a forward service, starts
+"hookd serve --role worker" on that database and times the forwards to a
+local server that answers 204.
+
+Everything runs on 127.0.0.1, load generator included, so the figures count
+the load generator's CPU too (printed as client CPU per request).`
+
+// benchFlags are the settings of one "hookd bench" run.
+type benchFlags struct {
+	Connections int           `json:"connections"`
+	Duration    time.Duration `json:"-"`
+	Warmup      time.Duration `json:"-"`
+	BodySize    int           `json:"body_size"`
+	Duplicates  float64       `json:"duplicates"`
+	Database    string        `json:"-"`
+	DrainEvents int           `json:"drain_events"`
+	SkipDrain   bool          `json:"skip_drain"`
+	JSON        bool          `json:"-"`
+	Binary      string        `json:"-"`
+
+	DurationSeconds float64 `json:"duration_seconds"`
+	WarmupSeconds   float64 `json:"warmup_seconds"`
+	DatabaseKind    string  `json:"database"`
 }
 
-// benchBaseline runs the bare baseline server for "hookd bench".
-func (c *cli) benchBaseline(ctx context.Context, args []string) error {
-	return errors.New("bench: not written yet")
+// benchMachine describes where the figures were measured.
+type benchMachine struct {
+	OS         string `json:"os"`
+	Arch       string `json:"arch"`
+	CPUs       int    `json:"cpus"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	CPUModel   string `json:"cpu_model,omitempty"`
+	Go         string `json:"go"`
+}
+
+// benchTarget is one target's figures.
+type benchTarget struct {
+	Name            string  `json:"name"`
+	AcceptedPerSec  float64 `json:"accepted_per_sec"`
+	Accepted        int     `json:"accepted"`   // 202
+	Duplicates      int     `json:"duplicates"` // 200
+	DuplicatesSent  int     `json:"duplicates_sent"`
+	Other2xx        int     `json:"other_2xx"`
+	Non2xx          int     `json:"non_2xx"`
+	Errors          int     `json:"errors"`
+	FirstError      string  `json:"first_error,omitempty"`
+	P50ms           float64 `json:"p50_ms"`
+	P90ms           float64 `json:"p90_ms"`
+	P99ms           float64 `json:"p99_ms"`
+	MaxMs           float64 `json:"max_ms"`
+	ServerCPUPerReq float64 `json:"server_cpu_per_request_us"` // -1: unknown
+	ClientCPUPerReq float64 `json:"client_cpu_per_request_us"` // -1: unknown
+	Ratio           float64 `json:"ratio_to_baseline"`
+}
+
+// benchDrainResult is the drain measurement.
+type benchDrainResult struct {
+	Events           int     `json:"events"`
+	EnqueueSeconds   float64 `json:"enqueue_seconds"`
+	EnqueueErrors    int     `json:"enqueue_errors"`
+	Seconds          float64 `json:"seconds"`       // first forward to last
+	TotalSeconds     float64 `json:"total_seconds"` // worker start to last forward
+	JobsPerSec       float64 `json:"jobs_per_sec"`
+	CompletedForward int     `json:"completed"`
+}
+
+// benchReport is the output of one run; --json prints it as is.
+type benchReport struct {
+	Settings benchFlags        `json:"settings"`
+	Machine  benchMachine      `json:"machine"`
+	Targets  []benchTarget     `json:"targets"`
+	Drain    *benchDrainResult `json:"drain,omitempty"`
+}
+
+// bench runs "hookd bench".
+func (c *cli) bench(ctx context.Context, args []string) error {
+	fs := c.flags("bench", benchDoc)
+	var f benchFlags
+	fs.IntVar(&f.Connections, "connections", 64, "concurrent keep-alive connections, each sending requests back to back")
+	fs.DurationVar(&f.Duration, "duration", 10*time.Second, "how long each target is measured")
+	fs.DurationVar(&f.Warmup, "warmup", 2*time.Second, "load sent to each target before it is measured")
+	fs.IntVar(&f.BodySize, "body-size", 600, "size of each JSON body in `bytes` (idempotency_key, email, padding)")
+	fs.Float64Var(&f.Duplicates, "duplicates", 0, "`fraction` of requests (0 to 1) that resend an earlier request exactly; hookd answers them 200")
+	fs.StringVar(&f.Database, "database", "", "a postgres:// `URL` to measure PostgreSQL (a fresh schema is created and dropped); default a temporary SQLite file")
+	fs.IntVar(&f.DrainEvents, "drain-events", 20000, "events enqueued for the drain measurement")
+	fs.BoolVar(&f.SkipDrain, "skip-drain", false, "skip the drain measurement")
+	fs.BoolVar(&f.JSON, "json", false, "print the results as one JSON object")
+	fs.StringVar(&f.Binary, "hookd-binary", "", "the hookd `binary` run as the servers (default this executable)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(c.stderr, "hookd bench: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	case f.Connections < 1, f.Duration <= 0, f.Warmup < 0, f.BodySize < 1, f.DrainEvents < 1,
+		f.Duplicates < 0, f.Duplicates >= 1:
+		fmt.Fprintln(c.stderr, "hookd bench: --connections, --duration, --body-size and --drain-events must be positive, --warmup not negative, --duplicates in [0, 1)")
+		return errUsage
+	}
+	f.DatabaseKind = "sqlite (synchronous=FULL)" // the store's default, which serve uses
+	if f.Database != "" {
+		if !strings.HasPrefix(f.Database, "postgres://") && !strings.HasPrefix(f.Database, "postgresql://") {
+			fmt.Fprintln(c.stderr, "hookd bench: --database takes a postgres:// URL (SQLite is the default)")
+			return errUsage
+		}
+		f.DatabaseKind = "postgres"
+	}
+	f.DurationSeconds, f.WarmupSeconds = f.Duration.Seconds(), f.Warmup.Seconds()
+	if f.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		f.Binary = exe
+	}
+
+	b := &benchRun{flags: f, progress: c.stderr}
+	report, err := b.run(ctx)
+	if cerr := b.cleanup(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if f.JSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(report)
+	}
+	printBench(c.stdout, report)
+	return nil
+}
+
+// benchRun is one run's state: what cleanup must undo.
+type benchRun struct {
+	flags    benchFlags
+	progress io.Writer
+	dir      string
+	dbs      *benchDatabases
+	secret   string
+	runID    string
+
+	mu       sync.Mutex
+	children []*benchChild
+}
+
+// run performs the measurements in order.
+func (b *benchRun) run(ctx context.Context) (*benchReport, error) {
+	f := b.flags
+	report := &benchReport{Settings: f, Machine: benchMachineInfo()}
+	var err error
+	if b.dir, err = os.MkdirTemp("", "hookd-bench-"); err != nil {
+		return nil, err
+	}
+	b.dbs = &benchDatabases{dir: b.dir, postgres: f.Database}
+	var rnd [16]byte
+	_, _ = rand.Read(rnd[:]) // never fails
+	b.secret, b.runID = hex.EncodeToString(rnd[:]), hex.EncodeToString(rnd[:4])
+
+	// The forward service's target, counting each event once however often
+	// it is delivered: the drain is over when every event arrived.
+	sink := newBenchSink()
+	sinkLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	sinkSrv := &http.Server{Handler: sink, ReadHeaderTimeout: 5 * time.Second}
+	go sinkSrv.Serve(sinkLn)
+	defer sinkSrv.Close()
+	cfgPath := filepath.Join(b.dir, "hookd.yaml")
+	cfg := benchConfig(b.secret, "http://"+sinkLn.Addr().String()+"/fwd")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+
+	// 1. The baseline.
+	b.logf("starting the baseline server")
+	base, m, err := b.start(ctx, func() (*benchChild, []string, error) {
+		return startBenchChild(ctx, "bench-baseline", f.Binary, []string{"bench-baseline", "--listen", "127.0.0.1:0"},
+			b.dir, append(benchChildEnv(), benchSecretEnv+"="+b.secret), benchBaselineReady)
+	})
+	if err != nil {
+		return nil, err
+	}
+	t, err := b.measure(ctx, "baseline", "http://"+m[1]+"/webhooks/email", "b", base.pid())
+	if err != nil {
+		return nil, err
+	}
+	report.Targets = append(report.Targets, t)
+	if err := base.stop(); err != nil {
+		return nil, err
+	}
+
+	// 2. hookd, ingest only: the workers would compete for the CPU.
+	db, err := b.dbs.newDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.logf("starting hookd serve --role ingest on %s", f.DatabaseKind)
+	var ingest string
+	srv, _, err := b.start(ctx, func() (c *benchChild, _ []string, err error) {
+		c, ingest, err = startBenchHookd(ctx, f.Binary, b.dir, cfgPath, roleIngest, db)
+		return c, nil, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, svc := range []string{"email", "noop"} {
+		t, err := b.measure(ctx, "hookd "+svc, "http://"+ingest+"/webhooks/"+svc, svc[:1], srv.pid())
+		if err != nil {
+			return nil, err
+		}
+		t.Ratio = 0
+		if base := report.Targets[0].AcceptedPerSec; base > 0 {
+			t.Ratio = t.AcceptedPerSec / base
+		}
+		report.Targets = append(report.Targets, t)
+	}
+	if err := srv.stop(); err != nil {
+		return nil, err
+	}
+
+	if !f.SkipDrain {
+		if report.Drain, err = b.drain(ctx, cfgPath, sink); err != nil {
+			return nil, err
+		}
+	}
+	return report, nil
+}
+
+// benchBaselineReady is the line the baseline prints once it listens.
+var benchBaselineReady = regexp.MustCompile(`^listening on (\S+)`)
+
+// start starts a child with startFn and remembers it for cleanup.
+func (b *benchRun) start(ctx context.Context, startFn func() (*benchChild, []string, error)) (*benchChild, []string, error) {
+	c, m, err := startFn()
+	if err != nil {
+		return nil, nil, err
+	}
+	b.mu.Lock()
+	b.children = append(b.children, c)
+	b.mu.Unlock()
+	return c, m, ctx.Err()
+}
+
+// measure drives one target with the run's load and turns what was
+// measured into its figures.
+func (b *benchRun) measure(ctx context.Context, name, url, tag string, pid int) (benchTarget, error) {
+	f := b.flags
+	b.logf("measuring %s: %v warm-up, %v measured", name, f.Warmup, f.Duration)
+	l := &benchLoad{
+		URL: url, Secret: []byte(b.secret), Connections: f.Connections, BodySize: f.BodySize,
+		Duplicates: f.Duplicates, KeyPrefix: b.runID + tag, Warmup: f.Warmup, Duration: f.Duration, PID: pid,
+	}
+	r, err := l.run(ctx)
+	if err != nil {
+		return benchTarget{}, err
+	}
+	// Rounded to the microsecond, which is all the clocks can say.
+	ms := func(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
+	perReq := func(cpu time.Duration) float64 {
+		if cpu < 0 || r.answered() == 0 {
+			return -1
+		}
+		return math.Round(float64(cpu)/float64(time.Microsecond)/float64(r.answered())*10) / 10
+	}
+	return benchTarget{
+		Name:            name,
+		AcceptedPerSec:  float64(r.ok()) / r.Window.Seconds(),
+		Accepted:        r.Accepted,
+		Duplicates:      r.Duplicates,
+		DuplicatesSent:  r.DupsSent,
+		Other2xx:        r.Other2xx,
+		Non2xx:          r.Non2xx,
+		Errors:          r.Errors,
+		FirstError:      r.FirstError,
+		P50ms:           ms(benchPercentile(r.Latencies, 50)),
+		P90ms:           ms(benchPercentile(r.Latencies, 90)),
+		P99ms:           ms(benchPercentile(r.Latencies, 99)),
+		MaxMs:           ms(benchPercentile(r.Latencies, 100)),
+		ServerCPUPerReq: perReq(r.ServerCPU),
+		ClientCPUPerReq: perReq(r.ClientCPU),
+		Ratio:           1,
+	}, nil
+}
+
+// Bounds on the drain: it fails when no forward arrives for
+// benchDrainStall, and in any case after benchDrainTimeout.
+const (
+	benchDrainStall   = 60 * time.Second
+	benchDrainTimeout = 30 * time.Minute
+)
+
+// drain measures how fast the workers empty the queue: the events are
+// enqueued by an ingest-only hookd on a fresh database (so that no email
+// job of the throughput runs competes with the forwards, nor needs an SMTP
+// server), which then stops; a worker-only hookd is started on that
+// database and timed until every event was forwarded.
+func (b *benchRun) drain(ctx context.Context, cfgPath string, sink *benchSink) (*benchDrainResult, error) {
+	f := b.flags
+	db, err := b.dbs.newDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ingest string
+	in, _, err := b.start(ctx, func() (c *benchChild, _ []string, err error) {
+		c, ingest, err = startBenchHookd(ctx, f.Binary, b.dir, cfgPath, roleIngest, db)
+		return c, nil, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.logf("drain: enqueueing %d forward events", f.DrainEvents)
+	l := &benchLoad{
+		URL: "http://" + ingest + "/webhooks/fwd", Secret: []byte(b.secret), Connections: f.Connections,
+		BodySize: f.BodySize, KeyPrefix: b.runID + "f", Count: f.DrainEvents,
+	}
+	r, err := l.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &benchDrainResult{Events: r.Accepted, EnqueueSeconds: r.Window.Seconds(), EnqueueErrors: r.Non2xx + r.Errors + r.Other2xx + r.Duplicates}
+	if res.EnqueueErrors > 0 {
+		return nil, fmt.Errorf("drain: %d of %d events were not accepted (first: %s)", res.EnqueueErrors, f.DrainEvents, r.FirstError)
+	}
+	if err := in.stop(); err != nil {
+		return nil, err
+	}
+
+	b.logf("drain: starting hookd serve --role worker")
+	sink.reset()
+	start := time.Now()
+	w, _, err := b.start(ctx, func() (c *benchChild, _ []string, err error) {
+		c, _, err = startBenchHookd(ctx, f.Binary, b.dir, cfgPath, roleWorker, db)
+		return c, nil, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.NewTimer(benchDrainTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	last, lastChange := 0, time.Now()
+	for {
+		n, first, latest := sink.progress()
+		res.CompletedForward = n
+		if n >= res.Events {
+			res.Seconds = latest.Sub(first).Seconds()
+			res.TotalSeconds = latest.Sub(start).Seconds()
+			if res.Seconds > 0 {
+				// n-1 intervals between n arrivals.
+				res.JobsPerSec = float64(n-1) / res.Seconds
+			}
+			break
+		}
+		if n != last {
+			last, lastChange = n, time.Now()
+		}
+		if time.Since(lastChange) > benchDrainStall {
+			return nil, fmt.Errorf("drain: stalled at %d of %d forwards for %v:\n%s", n, res.Events, benchDrainStall, w.output())
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-w.exited:
+			return nil, fmt.Errorf("drain: the worker exited at %d of %d forwards:\n%s", n, res.Events, w.output())
+		case <-deadline.C:
+			return nil, fmt.Errorf("drain: %d of %d forwards after %v", n, res.Events, benchDrainTimeout)
+		case <-tick.C:
+		}
+	}
+	if err := w.stop(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// cleanup kills the children still running, drops PostgreSQL schemas and
+// removes the temporary directory. It runs after errors and Ctrl-C too.
+func (b *benchRun) cleanup() error {
+	b.mu.Lock()
+	children := b.children
+	b.mu.Unlock()
+	for _, c := range children {
+		c.kill()
+	}
+	var err error
+	if b.dbs != nil {
+		err = b.dbs.cleanup()
+	}
+	if b.dir != "" {
+		err = errors.Join(err, os.RemoveAll(b.dir))
+	}
+	return err
+}
+
+// logf prints progress to stderr, keeping stdout for the results.
+func (b *benchRun) logf(format string, args ...any) {
+	fmt.Fprintf(b.progress, "hookd bench: "+format+"\n", args...)
+}
+
+// benchSink is the forward service's target: it answers 204 and counts the
+// distinct events delivered (by X-Hookd-Event-Id), with the times of the
+// first and the latest.
+type benchSink struct {
+	mu            sync.Mutex
+	seen          map[string]bool
+	first, latest time.Time
+}
+
+// newBenchSink returns an empty sink.
+func newBenchSink() *benchSink { return &benchSink{seen: map[string]bool{}} }
+
+// ServeHTTP answers every delivery 204.
+func (s *benchSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	id := r.Header.Get("X-Hookd-Event-Id")
+	now := time.Now()
+	s.mu.Lock()
+	if id == "" || !s.seen[id] {
+		if len(s.seen) == 0 {
+			s.first = now
+		}
+		if id == "" {
+			id = fmt.Sprint(len(s.seen)) // no id: count every delivery
+		}
+		s.seen[id] = true
+		s.latest = now
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// reset forgets every delivery.
+func (s *benchSink) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen = map[string]bool{}
+}
+
+// progress returns the distinct events delivered so far and when the first
+// and the latest arrived.
+func (s *benchSink) progress() (n int, first, latest time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.seen), s.first, s.latest
+}
+
+// benchMachineInfo describes this machine.
+func benchMachineInfo() benchMachine {
+	m := benchMachine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version()}
+	if fh, err := os.Open("/proc/cpuinfo"); err == nil {
+		defer fh.Close()
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+// printBench prints a report as a header line and a table.
+func printBench(w io.Writer, r *benchReport) {
+	s, m := r.Settings, r.Machine
+	fmt.Fprintf(w, "hookd bench: %d connections, %v measured after %v warm-up, %d-byte bodies, %g%% duplicates; %s; %d CPUs, GOMAXPROCS=%d, %s/%s, %s",
+		s.Connections, time.Duration(s.DurationSeconds*float64(time.Second)), time.Duration(s.WarmupSeconds*float64(time.Second)),
+		s.BodySize, s.Duplicates*100, s.DatabaseKind, m.CPUs, m.GOMAXPROCS, m.OS, m.Arch, m.Go)
+	if m.CPUModel != "" {
+		fmt.Fprintf(w, ", %s", m.CPUModel)
+	}
+	fmt.Fprint(w, "\n\n")
+	// Numbers align right; names, padded to one width, read left-aligned.
+	width := len("target")
+	for _, t := range r.Targets {
+		width = max(width, len(t.Name))
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%-*s\taccepted/s\tp50\tp90\tp99\tmax\tnon-2xx\terrors\tserver CPU/req\tclient CPU/req\tvs baseline\t\n", width, "target")
+	cpu := func(us float64) string {
+		if us < 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.0fµs", us)
+	}
+	for _, t := range r.Targets {
+		fmt.Fprintf(tw, "%-*s\t%.0f\t%.2fms\t%.2fms\t%.2fms\t%.2fms\t%d\t%d\t%s\t%s\t%.2f×\t\n",
+			width, t.Name, t.AcceptedPerSec, t.P50ms, t.P90ms, t.P99ms, t.MaxMs, t.Non2xx, t.Errors,
+			cpu(t.ServerCPUPerReq), cpu(t.ClientCPUPerReq), t.Ratio)
+	}
+	tw.Flush()
+	for _, t := range r.Targets {
+		// The baseline stores nothing, so it answers duplicates 202.
+		if s.Duplicates > 0 && t.Name != "baseline" {
+			fmt.Fprintf(w, "%s: %d duplicates sent, %d answered 200\n", t.Name, t.DuplicatesSent, t.Duplicates)
+		}
+		if t.FirstError != "" {
+			fmt.Fprintf(w, "%s: first failure: %s\n", t.Name, t.FirstError)
+		}
+	}
+	if d := r.Drain; d != nil {
+		fmt.Fprintf(w, "\ndrain: %d forward jobs completed in %.2fs (%.2fs from worker start): %.0f jobs/s; enqueued in %.2fs\n",
+			d.CompletedForward, d.Seconds, d.TotalSeconds, d.JobsPerSec, d.EnqueueSeconds)
+	}
 }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// benchClockTicks is the unit of /proc/PID/stat's times: USER_HZ, which Linux
+// fixes at 100 on every architecture Go supports.
+const benchClockTicks = 100
+
+// benchProcessCPU returns the user+system CPU time process pid has used so far,
+// from /proc/PID/stat; -1 if it cannot be read.
+func benchProcessCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return -1
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	// The command name, in parentheses, may contain spaces: fields are
+	// counted from after its closing parenthesis, where field 3 starts.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(utime+stime) * time.Second / benchClockTicks
+}
+
+// benchSelfCPU returns the user+system CPU time this process has used so far.
+func benchSelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return -1
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchDieWithParent has the child killed if this process dies without cleaning
+// up (SIGKILL, a crash), so no server outlives the benchmark.
+func benchDieWithParent(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// benchLoad is one signed load sent to one target by "hookd bench".
+type benchLoad struct {
+	URL         string // http://ADDR/webhooks/SERVICE
+	Secret      []byte // the hmac-sha256 secret of the service
+	Connections int
+	BodySize    int
+	Duplicates  float64 // fraction of requests that resend an earlier one exactly
+	KeyPrefix   string  // makes the idempotency keys unique to one run and target
+
+	// Warmup and Duration bound a timed load: requests answered during
+	// Duration, after Warmup, are measured.
+	Warmup, Duration time.Duration
+	// Count, when positive, sends exactly Count unique requests instead,
+	// and measures all of them.
+	Count int
+
+	// PID is the server process whose CPU time is read (Linux); 0 for none.
+	PID int
+}
+
+// benchLoadResult is what a load measured in its window.
+type benchLoadResult struct {
+	Window     time.Duration
+	Latencies  []time.Duration // of the 2xx answers, sorted
+	Accepted   int             // 202
+	Duplicates int             // 200
+	Other2xx   int
+	Non2xx     int
+	Errors     int // no answer at all
+	DupsSent   int // requests that resent an earlier one
+	FirstError string
+
+	// ServerCPU and ClientCPU are the CPU time used in the window by the
+	// server process and by this process; -1 when unknown.
+	ServerCPU, ClientCPU time.Duration
+}
+
+// answered is every request answered (or failed) in the window.
+func (r *benchLoadResult) answered() int {
+	return r.Accepted + r.Duplicates + r.Other2xx + r.Non2xx + r.Errors
+}
+
+// ok is the number of 2xx answers in the window.
+func (r *benchLoadResult) ok() int { return r.Accepted + r.Duplicates + r.Other2xx }
+
+// benchKeyDigits is the width of the per-connection counter in a key: keys have
+// a fixed length, so every body has the same size.
+const benchKeyDigits = 10
+
+// run sends l's load and returns what was measured. It stops at the end of
+// the window (or after Count requests) and waits for the requests in
+// flight, at most a grace period.
+func (l *benchLoad) run(ctx context.Context) (*benchLoadResult, error) {
+	u, err := url.Parse(l.URL)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	wStart, wEnd := t0.Add(l.Warmup), t0.Add(l.Warmup+l.Duration)
+	deadline := wEnd.Add(15 * time.Second) // requests in flight at wEnd get this long
+	if l.Count > 0 {
+		wStart, wEnd = t0, t0.Add(100*365*24*time.Hour) // everything counts
+		deadline = t0.Add(10 * time.Minute)
+	}
+	rctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	tmpl, err := http.NewRequestWithContext(rctx, http.MethodPost, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	// CPU times are read at the edges of the window, by the clock rather
+	// than by the requests, so that both processes are measured over the
+	// same wall time as accepted/s.
+	res := &benchLoadResult{ServerCPU: -1, ClientCPU: -1}
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		if l.Count > 0 {
+			return
+		}
+		if !benchSleepUntil(rctx, wStart) {
+			return
+		}
+		s0, c0 := benchProcessCPU(l.PID), benchSelfCPU()
+		if !benchSleepUntil(rctx, wEnd) {
+			return
+		}
+		s1, c1 := benchProcessCPU(l.PID), benchSelfCPU()
+		if s0 >= 0 && s1 >= 0 {
+			res.ServerCPU = s1 - s0
+		}
+		if c0 >= 0 && c1 >= 0 {
+			res.ClientCPU = c1 - c0
+		}
+	}()
+
+	var sent atomic.Int64 // requests started, in count mode
+	stats := make([]*benchConnStats, l.Connections)
+	var wg sync.WaitGroup
+	for i := range l.Connections {
+		s := &benchConnStats{}
+		stats[i] = s
+		c := &benchConn{benchLoad: l, tmpl: tmpl, stats: s, id: i, wStart: wStart, wEnd: wEnd}
+		wg.Go(func() { c.loop(rctx, &sent) })
+	}
+	wg.Wait()
+	<-sampled
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	res.Window = l.Duration
+	if l.Count > 0 {
+		res.Window = time.Since(t0)
+	}
+	for _, s := range stats {
+		res.Latencies = append(res.Latencies, s.latencies...)
+		res.Accepted += s.accepted
+		res.Duplicates += s.duplicates
+		res.Other2xx += s.other2xx
+		res.Non2xx += s.non2xx
+		res.Errors += s.errors
+		res.DupsSent += s.dupsSent
+		if res.FirstError == "" {
+			res.FirstError = s.firstError
+		}
+	}
+	slices.Sort(res.Latencies)
+	return res, nil
+}
+
+// benchSleepUntil waits until t, false if ctx ended first.
+func benchSleepUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// benchConnStats is one connection's tally; each goroutine has its own, so the
+// hot loop shares nothing.
+type benchConnStats struct {
+	latencies                                                []time.Duration
+	accepted, duplicates, other2xx, non2xx, errors, dupsSent int
+	firstError                                               string
+}
+
+// benchConn is one goroutine sending requests back to back on its own
+// keep-alive connection.
+type benchConn struct {
+	*benchLoad
+	tmpl         *http.Request
+	stats        *benchConnStats
+	id           int
+	wStart, wEnd time.Time
+}
+
+// loop sends requests until the window ends (or the count is reached).
+func (c *benchConn) loop(ctx context.Context, sent *atomic.Int64) {
+	// A Transport per goroutine rather than one shared: each goroutine then
+	// owns exactly one connection for the whole run. A shared pool hands a
+	// connection back only after the response is consumed, so a goroutine
+	// that is quick to send again can find none idle and dial an extra one,
+	// which the pool later closes: connection churn the server would pay
+	// for, and which a webhook provider's steady connections do not cause.
+	tr := &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+
+	// The body is built once with this connection's part of the key in
+	// place; each request copies it and writes its counter into the key.
+	key := fmt.Sprintf("%s-%04d-%0*d", c.KeyPrefix, c.id, benchKeyDigits, 0)
+	body, keyAt := benchBody(key, c.BodySize)
+	counterAt := keyAt + len(key) - benchKeyDigits
+	mac := hmac.New(sha256.New, c.Secret)
+	var sum [sha256.Size]byte
+	var hexSum [2 * sha256.Size]byte
+	contentType := []string{"application/json"}
+	rng := rand.New(rand.NewPCG(uint64(c.id), uint64(time.Now().UnixNano())))
+
+	var prevBody []byte
+	var prevSig string
+	for n := 0; ; n++ {
+		if c.Count > 0 {
+			if sent.Add(1) > int64(c.Count) {
+				return
+			}
+		} else if !time.Now().Before(c.wEnd) {
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		var b []byte
+		var sig string
+		dup := prevBody != nil && c.Duplicates > 0 && rng.Float64() < c.Duplicates
+		if dup {
+			b, sig = prevBody, prevSig
+		} else {
+			// A fresh slice per request: the Transport may still hold the
+			// previous body, and a duplicate resends it.
+			b = slices.Clone(body)
+			benchPutDigits(b[counterAt:counterAt+benchKeyDigits], n)
+			mac.Reset()
+			mac.Write(b)
+			hex.Encode(hexSum[:], mac.Sum(sum[:0]))
+			sig = string(hexSum[:])
+			prevBody, prevSig = b, sig
+		}
+		req := new(http.Request)
+		*req = *c.tmpl // shares the parsed URL and the context
+		req.Header = http.Header{"Content-Type": contentType, "X-Signature": {sig}}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		req.ContentLength = int64(len(b))
+
+		start := time.Now()
+		resp, err := tr.RoundTrip(req)
+		status := 0
+		var errText string
+		if err == nil {
+			status = resp.StatusCode
+			var snippet [200]byte
+			k, _ := io.ReadFull(resp.Body, snippet[:])
+			_, err = io.Copy(io.Discard, resp.Body) // to EOF: keeps the connection
+			resp.Body.Close()
+			if status/100 != 2 {
+				errText = fmt.Sprintf("HTTP %d: %s", status, snippet[:k])
+			}
+		}
+		end := time.Now()
+		if err != nil && ctx.Err() != nil {
+			return // cut off by the deadline or Ctrl-C: not an answer
+		}
+		if err != nil {
+			errText = err.Error()
+		}
+		if end.Before(c.wStart) || !end.Before(c.wEnd) {
+			continue // warm-up, or answered after the window
+		}
+		s := c.stats
+		if dup {
+			s.dupsSent++
+		}
+		switch {
+		case err != nil:
+			s.errors++
+		case status == http.StatusAccepted:
+			s.accepted++
+		case status == http.StatusOK:
+			s.duplicates++
+		case status/100 == 2:
+			s.other2xx++
+		default:
+			s.non2xx++
+		}
+		if errText != "" && s.firstError == "" {
+			s.firstError = errText
+		}
+		if err == nil && status/100 == 2 {
+			s.latencies = append(s.latencies, end.Sub(start))
+		}
+	}
+}
+
+// benchBody returns a JSON body of about size bytes (never less than the
+// fields need) with key as its idempotency_key, and the offset of the key.
+func benchBody(key string, size int) (body []byte, keyAt int) {
+	head := `{"idempotency_key":"`
+	tail := `","email":"bench@example.com","padding":"`
+	pad := max(size-len(head)-len(key)-len(tail)-len(`"}`), 0)
+	body = make([]byte, 0, len(head)+len(key)+len(tail)+pad+2)
+	body = append(body, head...)
+	body = append(body, key...)
+	body = append(body, tail...)
+	for range pad {
+		body = append(body, 'x')
+	}
+	body = append(body, `"}`...)
+	return body, len(head)
+}
+
+// benchPutDigits writes n in decimal into b, zero-padded to len(b).
+func benchPutDigits(b []byte, n int) {
+	s := strconv.Itoa(n)
+	for i := range b {
+		b[i] = '0'
+	}
+	copy(b[max(len(b)-len(s), 0):], s[max(len(s)-len(b), 0):])
+}
+
+// benchPercentile returns the p-th percentile (0–100) of sorted latencies.
+func benchPercentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p/100+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}

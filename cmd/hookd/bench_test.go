@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+// TestBench runs a short "hookd bench" against the real binary and checks
+// that every target was measured, without errors, that duplicates got 200
+// from hookd, and that the drain finished. No timings are asserted.
+func TestBench(t *testing.T) {
+	t.Parallel()
+	bin := hookdBinary(t)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"bench",
+		"--duration", "1s", "--warmup", "200ms", "--connections", "4", "--drain-events", "200",
+		"--duplicates", "0.2", "--json", "--hookd-binary", bin,
+	}, nil, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("hookd bench exited %d:\n%s", code, stderr.String())
+	}
+	var r benchReport
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, stdout.String())
+	}
+
+	names := []string{"baseline", "hookd email", "hookd noop"}
+	if len(r.Targets) != len(names) {
+		t.Fatalf("got %d targets, want %v:\n%s", len(r.Targets), names, stdout.String())
+	}
+	for i, tg := range r.Targets {
+		if tg.Name != names[i] {
+			t.Errorf("target %d is %q, want %q", i, tg.Name, names[i])
+		}
+		if tg.AcceptedPerSec <= 0 || tg.Non2xx != 0 || tg.Errors != 0 {
+			t.Errorf("%s: %.0f accepted/s, %d non-2xx, %d errors (first: %s); want >0, 0, 0",
+				tg.Name, tg.AcceptedPerSec, tg.Non2xx, tg.Errors, tg.FirstError)
+		}
+		if tg.DuplicatesSent == 0 {
+			t.Errorf("%s: no duplicates sent with --duplicates 0.2", tg.Name)
+		}
+		// The baseline stores nothing, so only hookd recognises duplicates.
+		if tg.Name != "baseline" && tg.Duplicates != tg.DuplicatesSent {
+			t.Errorf("%s: %d duplicates sent, %d answered 200", tg.Name, tg.DuplicatesSent, tg.Duplicates)
+		}
+	}
+	if d := r.Drain; d == nil || d.CompletedForward != 200 || d.Events != 200 {
+		t.Errorf("drain: %+v, want 200 events enqueued and forwarded", d)
+	}
+
+	// The table has a line per target with its accepted/s.
+	var text bytes.Buffer
+	printBench(&text, &r)
+	for _, name := range names {
+		m := regexp.MustCompile(`(?m)^\s*` + name + `\s+(\d+)\s`).FindStringSubmatch(text.String())
+		if m == nil {
+			t.Errorf("no line for %s in:\n%s", name, text.String())
+		} else if n, _ := strconv.Atoi(m[1]); n == 0 {
+			t.Errorf("%s: 0 accepted/s in:\n%s", name, text.String())
+		}
+	}
+	if !regexp.MustCompile(`(?m)^drain: 200 forward jobs completed`).Match(text.Bytes()) {
+		t.Errorf("no drain line in:\n%s", text.String())
+	}
+}
+
+// TestBenchBody checks the load's bodies: JSON of the requested size, with
+// the key and the email the services need, and room for any counter.
+func TestBenchBody(t *testing.T) {
+	t.Parallel()
+	key := "abcd1234e-0003-0000000000"
+	for _, size := range []int{1, 100, 600, 4096} {
+		body, keyAt := benchBody(key, size)
+		benchPutDigits(body[keyAt+len(key)-benchKeyDigits:keyAt+len(key)], 4711)
+		if !gjson.ValidBytes(body) {
+			t.Fatalf("size %d: invalid JSON %s", size, body)
+		}
+		if size >= 100 && len(body) != size {
+			t.Errorf("size %d: body is %d bytes", size, len(body))
+		}
+		if got := gjson.GetBytes(body, "idempotency_key").Str; got != "abcd1234e-0003-0000004711" {
+			t.Errorf("size %d: key %q", size, got)
+		}
+		if got := gjson.GetBytes(body, "email").Str; got != "bench@example.com" {
+			t.Errorf("size %d: email %q", size, got)
+		}
+	}
+}
