@@ -251,8 +251,11 @@ type JobFilter struct {
 type Store interface {
 	// Accept stores each submission's event and jobs, all in one
 	// transaction: when it returns nil, every Accepted event and its jobs
-	// are durably committed. Results are in submission order; duplicates
-	// inside one call are detected like any other.
+	// are durably committed. The jobs wait in the event's outbox until
+	// Dispatch queues them: storing a River job costs more than the event
+	// itself, and this keeps that cost off the request path. Results are in
+	// submission order; duplicates inside one call are detected like any
+	// other.
 	Accept(ctx context.Context, subs []Submission) ([]Result, error)
 
 	// Event returns one event with its body, status and jobs, or an error
@@ -268,6 +271,12 @@ type Store interface {
 
 	// Enqueue adds jobs for existing events (replays) in one transaction.
 	Enqueue(ctx context.Context, jobs []NewJob) error
+
+	// Dispatch moves the jobs of up to limit accepted events, oldest
+	// first, from the outbox they were committed in into the job queue, in
+	// one transaction, and returns how many events it moved. Several
+	// processes may dispatch at once: each event is moved once.
+	Dispatch(ctx context.Context, limit int) (int, error)
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

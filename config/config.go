@@ -84,6 +84,11 @@ type Workers struct {
 	// Defaults to 100ms.
 	FetchCooldown Duration `yaml:"fetch_cooldown"`
 
+	// DispatchInterval is how often workers look for accepted events whose
+	// jobs are not queued yet (those accepted by this process are queued at
+	// once). Defaults to 100ms.
+	DispatchInterval Duration `yaml:"dispatch_interval"`
+
 	// JobTimeout bounds one attempt of a job. Defaults to 1m.
 	JobTimeout Duration `yaml:"job_timeout"`
 
@@ -206,6 +211,7 @@ func (c *Config) SetDefaults() {
 	c.Workers.Max = cmp.Or(c.Workers.Max, 50)
 	c.Workers.PollInterval = cmp.Or(c.Workers.PollInterval, Duration(time.Second))
 	c.Workers.FetchCooldown = cmp.Or(c.Workers.FetchCooldown, Duration(100*time.Millisecond))
+	c.Workers.DispatchInterval = cmp.Or(c.Workers.DispatchInterval, Duration(100*time.Millisecond))
 	c.Workers.JobTimeout = cmp.Or(c.Workers.JobTimeout, Duration(time.Minute))
 	c.Workers.RescueAfter = cmp.Or(c.Workers.RescueAfter, Duration(2*time.Minute))
 	c.Workers.ShutdownTimeout = cmp.Or(c.Workers.ShutdownTimeout, Duration(10*time.Second))

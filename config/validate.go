@@ -315,6 +315,7 @@ func (v *validator) workers() {
 		value Duration
 	}{
 		{"workers.poll_interval", w.PollInterval}, {"workers.fetch_cooldown", w.FetchCooldown},
+		{"workers.dispatch_interval", w.DispatchInterval},
 		{"workers.job_timeout", w.JobTimeout}, {"workers.rescue_after", w.RescueAfter},
 		{"workers.shutdown_timeout", w.ShutdownTimeout},
 	} {

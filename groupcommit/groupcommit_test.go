@@ -128,6 +128,9 @@ func TestDuplicatesInOneBatchYieldOneAccepted(t *testing.T) {
 	if len(g.sizes) != 1 {
 		t.Fatalf("batch sizes %v: the queued requests were not batched", g.sizes)
 	}
+	if n, err := db.Dispatch(context.Background(), 100); n != 1 || err != nil {
+		t.Fatalf("Dispatch = %d, %v; want the one event's jobs", n, err)
+	}
 	jobs, _, err := db.Jobs(context.Background(), hookd.JobFilter{})
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("%d jobs (%v), want exactly 1", len(jobs), err)
@@ -189,8 +192,8 @@ func TestFailingBatchAnswersEveryWaiterAndStoresNothing(t *testing.T) {
 	if len(events) != 0 {
 		t.Fatalf("%d events of the failing batch stored, want none", len(events))
 	}
-	if jobs, _, _ := db.Jobs(context.Background(), hookd.JobFilter{}); len(jobs) != 0 {
-		t.Fatalf("%d jobs stored, want none", len(jobs))
+	if n, _ := db.Dispatch(context.Background(), 100); n != 0 {
+		t.Fatalf("%d events' jobs stored, want none", n)
 	}
 }
 func TestStoreErrorReachesEveryWaiter(t *testing.T) {
@@ -234,5 +237,33 @@ func TestAcceptAfterClose(t *testing.T) {
 	c.Close()
 	if _, err := c.Accept(context.Background(), []hookd.Submission{storetest.Submission("svc", "k", `{}`, 0)}); !errors.Is(err, groupcommit.ErrClosed) {
 		t.Fatalf("err = %v, want ErrClosed", err)
+	}
+}
+
+func TestOnCommitAfterEachCommittedBatch(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("disk on fire")
+	var mu sync.Mutex
+	commits := 0
+	g := newGate(openStore(t))
+	close(g.release) // no holding back here
+	c := groupcommit.New(g, groupcommit.Config{OnCommit: func() { mu.Lock(); commits++; mu.Unlock() }})
+	defer c.Close()
+	if _, err := c.Accept(context.Background(), []hookd.Submission{storetest.Submission("svc", "k", `{}`, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if commits != 1 {
+		t.Fatalf("OnCommit called %d times after one batch, want 1", commits)
+	}
+	mu.Unlock()
+	g.failWith = boom
+	if _, err := c.Accept(context.Background(), []hookd.Submission{storetest.Submission("svc", "k2", `{}`, 1)}); !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if commits != 1 {
+		t.Fatalf("OnCommit called after a failed batch")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,13 @@ func (a *Admin) Handler() http.Handler {
 	api.HandleFunc("POST /api/events/{id}/replay", a.handle(a.replay))
 	api.HandleFunc("GET /api/jobs", a.handle(a.listJobs))
 	api.HandleFunc("GET /api/rejections", a.handle(a.listRejections))
+	// Profiles, for finding where a busy hookd spends its time; guarded
+	// like the API, since they show internals.
+	api.HandleFunc("GET /debug/pprof/", pprof.Index)
+	api.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	api.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.Handle("/api/", a.authorize(api))
+	mux.Handle("/debug/pprof/", a.authorize(api))
 	return mux
 }
 

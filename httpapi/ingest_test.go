@@ -133,6 +133,9 @@ func (b *testBundle) wantNothingStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n, err := b.db.Dispatch(context.Background(), 100); n != 0 || err != nil {
+		t.Fatalf("Dispatch = %d, %v: jobs were stored", n, err)
+	}
 	jobs, _, err := b.db.Jobs(context.Background(), hookd.JobFilter{})
 	if err != nil {
 		t.Fatal(err)
@@ -217,6 +220,7 @@ func TestContractTable(t *testing.T) {
 		c := b.post(t, "mail", `{"idempotency_key":"k-1","user":{"email":"bob@example.com"}}`, nil)
 		wantProblem(t, c, http.StatusUnprocessableEntity, hookd.EIdempotencyKeyReused)
 		events, _, _ := b.db.Events(context.Background(), hookd.EventFilter{})
+		b.db.Dispatch(context.Background(), 100)
 		jobs, _, _ := b.db.Jobs(context.Background(), hookd.JobFilter{})
 		if len(events) != 1 || len(jobs) != 1 {
 			t.Fatalf("%d events, %d jobs after accepted+duplicate+conflict; want 1, 1", len(events), len(jobs))

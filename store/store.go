@@ -5,8 +5,10 @@
 package store
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -156,4 +158,86 @@ func DecodeJobCursor(c string) (int64, error) {
 		return 0, hookd.Errorf(hookd.EInvalid, "cursor: not a cursor from a previous page")
 	}
 	return id, nil
+}
+
+// pendingJob is one entry of an event's outbox column.
+type pendingJob struct {
+	Action      int    `json:"action"`
+	Type        string `json:"type"`
+	MaxAttempts int    `json:"max_attempts"`
+}
+
+// EncodePending returns the outbox column of an event with jobs: the jobs
+// committed with the event and not yet in River's queue. Nil (NULL) when
+// there are none.
+func EncodePending(jobs []hookd.NewJob) []byte {
+	if len(jobs) == 0 {
+		return nil
+	}
+	p := make([]pendingJob, len(jobs))
+	for i, j := range jobs {
+		p[i] = pendingJob{Action: j.Args.ActionIndex, Type: j.Args.Action, MaxAttempts: j.MaxAttempts}
+	}
+	b, _ := json.Marshal(p) // ints and strings always encode
+	return b
+}
+
+// DecodePending reverses EncodePending for the event id of service.
+func DecodePending(id, service string, b []byte) ([]hookd.NewJob, error) {
+	var p []pendingJob
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("event %s: pending jobs: %w", id, err)
+	}
+	jobs := make([]hookd.NewJob, len(p))
+	for i, j := range p {
+		jobs[i] = hookd.NewJob{
+			Args:        hookd.JobArgs{EventID: id, Service: service, ActionIndex: j.Action, Action: j.Type},
+			MaxAttempts: j.MaxAttempts,
+		}
+	}
+	return jobs, nil
+}
+
+// PendingJobs shows an event's not yet dispatched jobs as pending jobs
+// (with ID 0: River has not numbered them yet).
+func PendingJobs(jobs []hookd.NewJob) []*hookd.Job {
+	out := make([]*hookd.Job, len(jobs))
+	for i, j := range jobs {
+		out[i] = &hookd.Job{EventID: j.Args.EventID, Service: j.Args.Service, Action: j.Args.Action,
+			ActionIndex: j.Args.ActionIndex, State: hookd.JobPending, MaxAttempts: j.MaxAttempts}
+	}
+	return out
+}
+
+// FirstOfKey returns, for each submission, the index of the first
+// submission in subs with the same service and key (its own index for the
+// first). Backends write only the first of each key; ResolveRepeats then
+// answers the others.
+func FirstOfKey(subs []hookd.Submission) []int {
+	first := make([]int, len(subs))
+	seen := make(map[[2]string]int, len(subs))
+	for i, s := range subs {
+		k := [2]string{s.Event.Service, s.Event.IdempotencyKey}
+		if f, ok := seen[k]; ok {
+			first[i] = f
+		} else {
+			seen[k], first[i] = i, i
+		}
+	}
+	return first
+}
+
+// ResolveRepeats answers the repeated keys of a batch from their first's
+// result: the same event, a duplicate when their payload matches the one
+// stored (storedHash of the first), else a conflict.
+func ResolveRepeats(subs []hookd.Submission, results []hookd.Result, first []int, storedHash func(first int) []byte) {
+	for i, f := range first {
+		if f == i {
+			continue
+		}
+		results[i] = hookd.Result{Outcome: hookd.Duplicate, EventID: results[f].EventID}
+		if !bytes.Equal(storedHash(f), subs[i].Event.PayloadHash) {
+			results[i].Outcome = hookd.Conflict
+		}
+	}
 }

@@ -38,11 +38,14 @@ type Main struct {
 	// IngestAddr and AdminAddr are the bound addresses once Run returned.
 	IngestAddr, AdminAddr string
 
-	db        database
-	committer *groupcommit.Committer
-	workers   workers
-	servers   []*http.Server
-	errc      chan error
+	db         database
+	committer  *groupcommit.Committer
+	dispatcher *jobs.Dispatcher
+	workers    workers
+	stop       context.CancelFunc // ends the dispatcher
+	stopped    chan struct{}
+	servers    []*http.Server
+	errc       chan error
 }
 
 // Run opens and migrates the database, then starts the listeners and
@@ -73,10 +76,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rejections := httpapi.NewRejections(0)
 
+	if m.Role == roleAll || m.Role == roleWorker {
+		// Accepted events' jobs wait in their outbox until the dispatcher
+		// queues them: woken by this process's commits, polling for the
+		// others'.
+		m.dispatcher = jobs.NewDispatcher(m.db, time.Duration(cfg.Workers.DispatchInterval), log)
+	}
 	if m.Role == roleAll || m.Role == roleIngest {
 		// Requests are stored by a group committer: one transaction for
 		// whatever is pending, each answer after its own commit.
-		m.committer = groupcommit.New(m.db, groupcommit.Config{Writers: m.db.Writers()})
+		gc := groupcommit.Config{Writers: m.db.Writers()}
+		if m.dispatcher != nil {
+			gc.OnCommit = m.dispatcher.Wake
+		}
+		m.committer = groupcommit.New(m.db, gc)
 		ingest := &httpapi.Ingest{
 			Services: m.Services, Accepter: m.committer, Rejections: rejections,
 			Metrics: httpapi.NewMetrics(reg), Logger: log,
@@ -116,6 +129,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		if err := m.workers.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("workers: %w", err)
 		}
+		dctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		m.stop, m.stopped = stop, make(chan struct{})
+		go func() {
+			defer close(m.stopped)
+			m.dispatcher.Run(dctx)
+		}()
 	}
 	log.Info("hookd started", "role", m.Role, "ingest", m.IngestAddr, "admin", m.AdminAddr,
 		"database", redactURL(cfg.Database), "services", len(m.Services))
@@ -164,6 +183,10 @@ func (m *Main) Close() error {
 	}
 	if m.committer != nil {
 		m.committer.Close()
+	}
+	if m.stop != nil {
+		m.stop()
+		<-m.stopped
 	}
 	if m.workers != nil {
 		if err := m.workers.Stop(ctx); err != nil {

@@ -212,11 +212,11 @@ func migrate(ctx context.Context, tx pgx.Tx) error {
 // insertEvent stores a new event, or takes over the row of an expired key.
 // It returns no row when a live event holds the key.
 const insertEvent = `
-INSERT INTO hookd_event (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO hookd_event (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (service, idempotency_key) DO UPDATE SET
-    id = excluded.id, payload_hash = excluded.payload_hash, body = excluded.body,
-    header = excluded.header, received_at = excluded.received_at, expires_at = excluded.expires_at
+    id = excluded.id, payload_hash = excluded.payload_hash, body = excluded.body, header = excluded.header,
+    received_at = excluded.received_at, expires_at = excluded.expires_at, pending_jobs = excluded.pending_jobs
 WHERE hookd_event.expires_at <= excluded.received_at
 RETURNING id`
 
@@ -231,7 +231,8 @@ var errRetry = errors.New("an idempotency key was deleted while being read; try 
 // the insert and the look-up).
 const maxAcceptAttempts = 3
 
-// Accept stores the submissions and their jobs in one transaction.
+// Accept stores the submissions in one transaction, each event with its
+// jobs in the outbox column, for Dispatch to move into River's queue.
 func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Result, error) {
 	if len(subs) == 0 {
 		return []hookd.Result{}, nil
@@ -275,7 +276,7 @@ func (db *DB) accept(ctx context.Context, subs []hookd.Submission, order []int) 
 	for _, i := range order {
 		ev := subs[i].Event
 		batch.Queue(insertEvent, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body,
-			string(store.EncodeHeader(ev.Header)), ev.ReceivedAt, ev.ExpiresAt)
+			string(store.EncodeHeader(ev.Header)), ev.ReceivedAt, ev.ExpiresAt, pendingParam(subs[i].Jobs))
 	}
 	results := make([]hookd.Result, len(subs))
 	var held []int // submissions whose key a live event holds
@@ -319,21 +320,68 @@ func (db *DB) accept(ctx context.Context, subs []hookd.Submission, order []int) 
 		}
 	}
 
-	var jobs []river.InsertManyParams
-	for i, s := range subs {
-		if results[i].Outcome == hookd.Accepted {
-			jobs = appendJobs(jobs, s.Jobs)
-		}
-	}
-	if len(jobs) > 0 {
-		if _, err := db.river.InsertManyFastTx(ctx, tx, jobs); err != nil {
-			return nil, wrap("accept: enqueue", err)
-		}
-	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, wrap("accept: commit", err)
 	}
 	return results, nil
+}
+
+// Dispatch moves the jobs of up to limit events, oldest first, from the
+// outbox into River's queue, in one transaction. SKIP LOCKED lets several
+// processes dispatch at once, each taking other events.
+func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return 0, wrap("dispatch", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rows, err := tx.Query(ctx, `SELECT id, service, pending_jobs::text FROM hookd_event
+		WHERE pending_jobs IS NOT NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	if err != nil {
+		return 0, wrap("dispatch", err)
+	}
+	var ids []string
+	var jobs []river.InsertManyParams
+	for rows.Next() {
+		var id, service, pending string
+		if err := rows.Scan(&id, &service, &pending); err != nil {
+			rows.Close()
+			return 0, wrap("dispatch", err)
+		}
+		nj, err := store.DecodePending(id, service, []byte(pending))
+		if err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids, jobs = append(ids, id), appendJobs(jobs, nj)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, wrap("dispatch", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if _, err := db.river.InsertManyFastTx(ctx, tx, jobs); err != nil {
+		return 0, wrap("dispatch: enqueue", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE hookd_event SET pending_jobs = NULL WHERE id = ANY($1)`, ids); err != nil {
+		return 0, wrap("dispatch", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, wrap("dispatch: commit", err)
+	}
+	return len(ids), nil
+}
+
+// pendingParam is the outbox column's value: NULL for an event without jobs.
+func pendingParam(jobs []hookd.NewJob) *string {
+	b := store.EncodePending(jobs)
+	if b == nil {
+		return nil
+	}
+	s := string(b)
+	return &s
 }
 
 // readBatch hands the result of the batch's n-th statement to read with
@@ -394,9 +442,10 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	}
 	ev := &hookd.Event{}
 	var header string
-	err := db.pool.QueryRow(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at
-		FROM hookd_event WHERE id = $1`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
-		&ev.Body, &header, &ev.ReceivedAt, &ev.ExpiresAt)
+	var pending *string
+	err := db.pool.QueryRow(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at,
+		pending_jobs::text FROM hookd_event WHERE id = $1`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
+		&ev.Body, &header, &ev.ReceivedAt, &ev.ExpiresAt, &pending)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	} else if err != nil {
@@ -407,6 +456,13 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	ev.Jobs, err = db.jobs(ctx, `WHERE args ->> 'event_id' = $1 AND kind = `+jobKind+` ORDER BY id`, id)
 	if err != nil {
 		return nil, err
+	}
+	if pending != nil {
+		nj, err := store.DecodePending(ev.ID, ev.Service, []byte(*pending))
+		if err != nil {
+			return nil, err
+		}
+		ev.Jobs = append(store.PendingJobs(nj), ev.Jobs...)
 	}
 	ev.Status = hookd.StatusOf(ev.Jobs)
 	return ev, nil
@@ -477,7 +533,8 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 		where = append(where, "status = "+args.add(string(f.Status)))
 	}
 	q := `SELECT id, service, idempotency_key, received_at, expires_at, status FROM (
-		SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, ` + statusSQL + ` AS status
+		SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at,
+			CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END AS status
 		FROM hookd_event e) events `
 	if len(where) > 0 {
 		q += "WHERE " + strings.Join(where, " AND ")

@@ -145,6 +145,9 @@ func TestConcurrentAcceptSameKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n, err := b.Dispatch(context.Background(), 100); n != 1 || err != nil {
+		t.Fatalf("Dispatch = %d, %v; want the one event", n, err)
+	}
 	jobs, _, err := b.Jobs(context.Background(), hookd.JobFilter{})
 	if err != nil {
 		t.Fatal(err)
@@ -377,6 +380,9 @@ func TestStatusFromRiverState(t *testing.T) {
 	sub := storetest.Submission("svc", "k", `{}`, 2)
 	if _, err := db.Accept(ctx, []hookd.Submission{sub}); err != nil {
 		t.Fatal(err)
+	}
+	if n, err := db.Dispatch(ctx, 10); n != 1 || err != nil {
+		t.Fatalf("Dispatch = %d, %v", n, err)
 	}
 	finish := func(action int, state, errMsg string) {
 		t.Helper()

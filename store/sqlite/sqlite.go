@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"embed"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -33,7 +35,9 @@ type DB struct {
 
 	// The ingest path's statements, prepared once: parsing SQL costs more
 	// than running it.
-	insertEvent, existingEvent *sql.Stmt
+	mu            sync.Mutex
+	inserts       map[int]*sql.Stmt // by row count
+	existingEvent *sql.Stmt
 
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
@@ -82,7 +86,7 @@ func Open(path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: river client: %w", err)
 	}
-	return &DB{db: db, river: rc, Now: time.Now}, nil
+	return &DB{db: db, river: rc, Now: time.Now, inserts: map[int]*sql.Stmt{}}, nil
 }
 
 func cmpOr(a, b string) string {
@@ -97,10 +101,13 @@ func (db *DB) SQL() *sql.DB { return db.db }
 
 // Close closes the database.
 func (db *DB) Close() error {
-	for _, st := range []*sql.Stmt{db.insertEvent, db.existingEvent} {
-		if st != nil {
-			st.Close()
-		}
+	db.mu.Lock()
+	for _, st := range db.inserts {
+		st.Close()
+	}
+	db.mu.Unlock()
+	if db.existingEvent != nil {
+		db.existingEvent.Close()
 	}
 	return db.db.Close()
 }
@@ -131,11 +138,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // prepare prepares the ingest path's statements (the tables must exist).
 func (db *DB) prepare(ctx context.Context) (err error) {
-	if db.insertEvent != nil {
+	if db.existingEvent != nil {
 		return nil
-	}
-	if db.insertEvent, err = db.db.PrepareContext(ctx, insertEvent); err != nil {
-		return fmt.Errorf("sqlite: prepare: %w", err)
 	}
 	if db.existingEvent, err = db.db.PrepareContext(ctx, existingEvent); err != nil {
 		return fmt.Errorf("sqlite: prepare: %w", err)
@@ -182,63 +186,184 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return tx.Commit()
 }
 
-// insertEvent stores a new event, or takes over the row of an expired key.
-// It returns no row when a live event holds the key.
-const insertEvent = `
-INSERT INTO hookd_event (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+// insertEvents stores new events, or takes over the rows of expired keys,
+// a batch in one statement (a statement costs far more than a row). It
+// returns the IDs it stored: a key held by a live event returns none.
+const (
+	insertEvents = `INSERT INTO hookd_event
+    (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs) VALUES `
+	insertEventRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertEventsEnd = `
 ON CONFLICT (service, idempotency_key) DO UPDATE SET
-    id = excluded.id, payload_hash = excluded.payload_hash, body = excluded.body,
-    header = excluded.header, received_at = excluded.received_at, expires_at = excluded.expires_at
+    id = excluded.id, payload_hash = excluded.payload_hash, body = excluded.body, header = excluded.header,
+    received_at = excluded.received_at, expires_at = excluded.expires_at, pending_jobs = excluded.pending_jobs
 WHERE hookd_event.expires_at <= excluded.received_at
 RETURNING id`
+	// maxInsertRows bounds one statement, and so the number of prepared
+	// statements (one per row count).
+	maxInsertRows = 64
+)
 
 const existingEvent = `SELECT id, payload_hash FROM hookd_event WHERE service = ? AND idempotency_key = ?`
 
-// Accept stores the submissions and their jobs in one transaction.
+// insertStmt returns the prepared insert of n rows.
+func (db *DB) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if st := db.inserts[n]; st != nil {
+		return st, nil
+	}
+	q := insertEvents + insertEventRow + strings.Repeat(", "+insertEventRow, n-1) + insertEventsEnd
+	st, err := db.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	db.inserts[n] = st
+	return st, nil
+}
+
+// Accept stores the submissions in one transaction, each event with its
+// jobs in the outbox column, for Dispatch to move into River's queue.
 func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Result, error) {
+	results := make([]hookd.Result, len(subs))
+	if len(subs) == 0 {
+		return results, nil
+	}
+	first := store.FirstOfKey(subs)
+	var writes []int // the first submission of each key
+	for i, f := range first {
+		if f == i {
+			writes = append(writes, i)
+		}
+	}
+	// Prepare before the transaction: with one connection, the pool has
+	// none to prepare on while a transaction holds it.
+	stmts := map[int]*sql.Stmt{}
+	for chunk := range slices.Chunk(writes, maxInsertRows) {
+		st, err := db.insertStmt(ctx, len(chunk))
+		if err != nil {
+			return nil, err
+		}
+		stmts[len(chunk)] = st
+	}
+	if err := db.prepare(ctx); err != nil {
+		return nil, err
+	}
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	defer tx.Rollback()
-	if err := db.prepare(ctx); err != nil { // Accept before Migrate
-		return nil, err
-	}
-	insert, existing := tx.StmtContext(ctx, db.insertEvent), tx.StmtContext(ctx, db.existingEvent)
-	results := make([]hookd.Result, len(subs))
-	var jobs []river.InsertManyParams
-	for i, s := range subs {
-		ev := s.Event
-		var id string
-		err := insert.QueryRowContext(ctx, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash,
-			ev.Body, store.EncodeHeader(ev.Header), ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro()).Scan(&id)
-		switch {
-		case err == nil:
-			results[i] = hookd.Result{Outcome: hookd.Accepted, EventID: id}
-			jobs = appendJobs(jobs, s.Jobs)
-		case errors.Is(err, sql.ErrNoRows):
-			var hash []byte
-			if err := existing.QueryRowContext(ctx, ev.Service, ev.IdempotencyKey).Scan(&id, &hash); err != nil {
+
+	stored := make(map[string]bool, len(writes))
+	for chunk := range slices.Chunk(writes, maxInsertRows) {
+		st := stmts[len(chunk)]
+		args := make([]any, 0, 9*len(chunk))
+		for _, i := range chunk {
+			ev := subs[i].Event
+			args = append(args, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body, store.EncodeHeader(ev.Header),
+				ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(subs[i].Jobs)))
+		}
+		rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		if err != nil {
+			return nil, fmt.Errorf("accept: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
 				return nil, fmt.Errorf("accept: %w", err)
 			}
-			results[i] = hookd.Result{Outcome: hookd.Duplicate, EventID: id}
-			if string(hash) != string(ev.PayloadHash) {
-				results[i].Outcome = hookd.Conflict
-			}
-		default:
+			stored[id] = true
+		}
+		if err := rows.Close(); err != nil {
 			return nil, fmt.Errorf("accept: %w", err)
 		}
 	}
-	if len(jobs) > 0 {
-		if _, err := db.river.InsertManyFastTx(ctx, tx, jobs); err != nil {
-			return nil, fmt.Errorf("accept: enqueue: %w", err)
+
+	held := map[int][]byte{} // first submissions whose key a live event holds: its payload hash
+	for _, i := range writes {
+		ev := subs[i].Event
+		if stored[ev.ID] {
+			results[i] = hookd.Result{Outcome: hookd.Accepted, EventID: ev.ID}
+			continue
+		}
+		var id string
+		var hash []byte
+		if err := tx.StmtContext(ctx, db.existingEvent).QueryRowContext(ctx, ev.Service, ev.IdempotencyKey).Scan(&id, &hash); err != nil {
+			return nil, fmt.Errorf("accept: %w", err)
+		}
+		results[i], held[i] = hookd.Result{Outcome: hookd.Duplicate, EventID: id}, hash
+		if !bytes.Equal(hash, ev.PayloadHash) {
+			results[i].Outcome = hookd.Conflict
 		}
 	}
+	store.ResolveRepeats(subs, results, first, func(f int) []byte {
+		if hash, ok := held[f]; ok {
+			return hash
+		}
+		return subs[f].Event.PayloadHash
+	})
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("accept: commit: %w", err)
 	}
 	return results, nil
+}
+
+// nullable stores an empty byte slice as NULL.
+func nullable(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}
+
+// Dispatch moves the jobs of up to limit events, oldest first, from the
+// outbox into River's queue, in one transaction.
+func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT id, service, pending_jobs FROM hookd_event
+		WHERE pending_jobs IS NOT NULL ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return 0, fmt.Errorf("dispatch: %w", err)
+	}
+	var ids []any
+	var jobs []river.InsertManyParams
+	for rows.Next() {
+		var id, service string
+		var pending []byte
+		if err := rows.Scan(&id, &service, &pending); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("dispatch: %w", err)
+		}
+		nj, err := store.DecodePending(id, service, pending)
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("dispatch: %w", err)
+		}
+		ids, jobs = append(ids, id), appendJobs(jobs, nj)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("dispatch: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if _, err := db.river.InsertManyFastTx(ctx, tx, jobs); err != nil {
+		return 0, fmt.Errorf("dispatch: enqueue: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = NULL WHERE id IN (?`+
+		strings.Repeat(", ?", len(ids)-1)+`)`, ids...); err != nil {
+		return 0, fmt.Errorf("dispatch: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("dispatch: commit: %w", err)
+	}
+	return len(ids), nil
 }
 
 func appendJobs(params []river.InsertManyParams, jobs []hookd.NewJob) []river.InsertManyParams {
@@ -283,9 +408,10 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	ev := &hookd.Event{}
 	var header []byte
 	var received, expires int64
-	err := db.db.QueryRowContext(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header, received_at, expires_at
-		FROM hookd_event WHERE id = ?`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
-		&ev.Body, &header, &received, &expires)
+	var pending []byte
+	err := db.db.QueryRowContext(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header, received_at, expires_at,
+		pending_jobs FROM hookd_event WHERE id = ?`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
+		&ev.Body, &header, &received, &expires, &pending)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	} else if err != nil {
@@ -296,6 +422,13 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	ev.Jobs, err = db.jobs(ctx, `WHERE json_extract(args, '$.event_id') = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, err
+	}
+	if pending != nil {
+		nj, err := store.DecodePending(ev.ID, ev.Service, pending)
+		if err != nil {
+			return nil, err
+		}
+		ev.Jobs = append(store.PendingJobs(nj), ev.Jobs...)
 	}
 	ev.Status = hookd.StatusOf(ev.Jobs)
 	return ev, nil
@@ -352,7 +485,8 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 		add("status = ?", string(f.Status))
 	}
 	q := `SELECT id, service, idempotency_key, received_at, expires_at, status FROM (
-		SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, ` + statusSQL + ` AS status
+		SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at,
+			CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END AS status
 		FROM hookd_event e) `
 	if len(where) > 0 {
 		q += "WHERE " + strings.Join(where, " AND ")

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,6 +103,7 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		if len(ev.Jobs) != 1 {
 			t.Errorf("original event has %d jobs, want 1 (a duplicate enqueues nothing)", len(ev.Jobs))
 		}
+		mustDispatch(t, s, 2)
 		if jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{}); len(jobs) != 2 {
 			t.Errorf("%d jobs in all, want 2", len(jobs))
 		}
@@ -121,6 +123,7 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		mustDispatch(t, s, 1)
 		jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{})
 		if len(events) != 1 || len(jobs) != 1 {
 			t.Fatalf("%d events, %d jobs; want 1, 1", len(events), len(jobs))
@@ -268,6 +271,7 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		for i := range 3 {
 			mustAccept(t, s, Submission("svc", fmt.Sprint("k", i), `{}`, 2))
 		}
+		mustDispatch(t, s, 3)
 		var n int
 		cursor := ""
 		for {
@@ -299,6 +303,7 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		s, ctx := setup(t)
 		sub := Submission("svc", "k", `{}`, 1)
 		mustAccept(t, s, sub)
+		mustDispatch(t, s, 1)
 		if err := s.Enqueue(ctx, sub.Jobs); err != nil {
 			t.Fatal(err)
 		}
@@ -308,6 +313,67 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 		if len(ev.Jobs) != 2 || ev.Jobs[0].ID >= ev.Jobs[1].ID {
 			t.Fatalf("jobs = %s, want two, oldest first", jobsString(ev.Jobs))
+		}
+	})
+
+	t.Run("DispatchMovesTheOutboxOnce", func(t *testing.T) {
+		s, ctx := setup(t)
+		withJobs, noop, other := Submission("svc", "k1", `{}`, 2), Submission("svc", "k2", `{}`, 0), Submission("svc", "k3", `{}`, 1)
+		mustAccept(t, s, withJobs, noop, other)
+		if jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{}); len(jobs) != 0 {
+			t.Fatalf("%d jobs queued before dispatch, want 0 (they wait in the outbox)", len(jobs))
+		}
+		ev, _ := s.Event(ctx, withJobs.Event.ID)
+		if ev.Status != hookd.EventPending || len(ev.Jobs) != 2 || ev.Jobs[1].ActionIndex != 1 || ev.Jobs[1].State != hookd.JobPending {
+			t.Fatalf("undispatched event: status %s, jobs %s", ev.Status, jobsString(ev.Jobs))
+		}
+		if events, _, _ := s.Events(ctx, hookd.EventFilter{Status: hookd.EventPending}); len(events) != 2 {
+			t.Fatalf("%d pending events listed, want 2", len(events))
+		}
+		mustDispatch(t, s, 1, 1) // oldest first, limit respected
+		mustDispatch(t, s, 1, 10)
+		mustDispatch(t, s, 0, 10)
+		jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{})
+		if len(jobs) != 3 {
+			t.Fatalf("%d jobs after dispatch, want 3", len(jobs))
+		}
+		ev, _ = s.Event(ctx, withJobs.Event.ID)
+		if ev.Status != hookd.EventPending || len(ev.Jobs) != 2 || ev.Jobs[0].ID == 0 || ev.Jobs[1].MaxAttempts != 4 {
+			t.Fatalf("dispatched event: status %s, jobs %s", ev.Status, jobsString(ev.Jobs))
+		}
+	})
+
+	t.Run("ConcurrentDispatchMovesEachEventOnce", func(t *testing.T) {
+		s, ctx := setup(t)
+		var subs []hookd.Submission
+		for i := range 200 {
+			subs = append(subs, Submission("svc", fmt.Sprint("k", i), `{}`, 1))
+		}
+		mustAccept(t, s, subs...)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		moved := 0
+		for range 4 {
+			wg.Go(func() {
+				for {
+					n, err := s.Dispatch(ctx, 7)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if n == 0 {
+						return
+					}
+					mu.Lock()
+					moved += n
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{Limit: 500})
+		if moved != 200 || len(jobs) != 200 {
+			t.Fatalf("dispatched %d events into %d jobs, want 200 and 200", moved, len(jobs))
 		}
 	})
 
@@ -354,6 +420,33 @@ func mustAccept(t *testing.T, s hookd.Store, subs ...hookd.Submission) []hookd.R
 		t.Fatalf("Accept returned %d results for %d submissions", len(res), len(subs))
 	}
 	return res
+}
+
+// mustDispatch dispatches until the outbox is empty, or once with the
+// given limit, and checks how many events moved.
+func mustDispatch(t *testing.T, s hookd.Store, want int, limit ...int) {
+	t.Helper()
+	if len(limit) > 0 {
+		n, err := s.Dispatch(context.Background(), limit[0])
+		if err != nil || n != want {
+			t.Fatalf("Dispatch(%d) = %d, %v; want %d", limit[0], n, err, want)
+		}
+		return
+	}
+	total := 0
+	for {
+		n, err := s.Dispatch(context.Background(), 100)
+		if err != nil {
+			t.Fatalf("Dispatch: %v", err)
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	if total != want {
+		t.Fatalf("dispatched %d events, want %d", total, want)
+	}
 }
 
 func jobsString(jobs []*hookd.Job) string {

@@ -9,11 +9,14 @@ CREATE TABLE hookd_event (
     header          json NOT NULL,          -- received headers; json keeps any text jsonb would refuse
     received_at     timestamptz NOT NULL,
     expires_at      timestamptz NOT NULL,   -- when the key may be reused
+    -- The outbox: the event's jobs, committed with it, until the dispatcher
+    -- moves them into River's queue (then NULL).
+    pending_jobs    jsonb,
     UNIQUE (service, idempotency_key)
 );
 
 CREATE INDEX hookd_event_service_id ON hookd_event (service, id);
-CREATE INDEX hookd_event_expires_at ON hookd_event (expires_at);
+CREATE INDEX hookd_event_pending ON hookd_event (id) WHERE pending_jobs IS NOT NULL;
 
 -- Jobs are River's; hookd finds an event's jobs by the event_id in their args.
 CREATE INDEX hookd_river_job_event_id ON river_job ((args ->> 'event_id'));
