@@ -239,6 +239,15 @@ func TestContractTable(t *testing.T) {
 		}
 	})
 
+	t.Run("KeyNeedingJSONEscapes", func(t *testing.T) {
+		b := setup(t)
+		key := `quote" back\slash ünïcødé <tag>`
+		a := b.post(t, "store", `{}`, map[string]string{"Idempotency-Key": key})
+		if a.status != http.StatusAccepted || a.body["idempotency_key"] != key || a.body["status"] != "accepted" {
+			t.Fatalf("%d %v, want the key back intact", a.status, a.body)
+		}
+	})
+
 	t.Run("ChunkedBodyOverLimit", func(t *testing.T) {
 		b := setup(t)
 		body := strings.Repeat("x", 65)
