@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/config"
+	"github.com/hookd/hookd/internal/smtptest"
+)
+
+// TestRolesSplitTheWork runs an ingest-only and a worker-only hookd on one
+// database: the first stores and answers, the second sends the email.
+func TestRolesSplitTheWork(t *testing.T) {
+	backends(t, func(t *testing.T, database string) {
+		smtp := smtptest.Start(t)
+		start := func(role string) *Main {
+			cfg, err := config.Parse([]byte(fmt.Sprintf(testConfig, "", database, smtp.URL())), func(string) (string, bool) { return "", false })
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := build(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &Main{Config: l.cfg, Services: l.services, Role: role, Logger: slog.New(slog.DiscardHandler)}
+			if err := m.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { m.Close() })
+			return m
+		}
+		ingest := start(roleIngest)
+		if ingest.workers != nil || ingest.dispatcher != nil {
+			t.Fatal("an ingest-only process runs workers")
+		}
+		b := &testBundle{main: ingest, smtp: smtp}
+		status, body := b.send(t, "adapter1", welcomeBody)
+		if status != http.StatusAccepted {
+			t.Fatalf("%d %v", status, body)
+		}
+		ev := b.event(t, body["event_id"].(string))
+		if ev["status"] != "pending" || len(smtp.Messages()) != 0 {
+			t.Fatalf("before any worker: %v, %d emails", ev, len(smtp.Messages()))
+		}
+
+		worker := start(roleWorker)
+		if worker.IngestAddr != "" {
+			t.Fatalf("a worker-only process listens for webhooks on %s", worker.IngestAddr)
+		}
+		msgs := smtp.WaitMessages(t, 1, 20*time.Second)
+		if !strings.Contains(msgs[0].Body, "ada@example.com") {
+			t.Fatalf("email = %+v", msgs[0])
+		}
+		b.waitStatus(t, body["event_id"].(string), "succeeded")
+	})
+}
