@@ -8,6 +8,7 @@ package hookd
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"time"
@@ -132,6 +133,33 @@ type Event struct {
 	// Status and Jobs are filled in by the store when reading.
 	Status EventStatus
 	Jobs   []*Job
+
+	headerJSON []byte // HeaderJSON's, once computed
+}
+
+// sensitiveHeaders are never stored: they may carry the credentials of the
+// basic and api-key schemes, or a proxy's.
+var sensitiveHeaders = map[string]bool{
+	"Authorization":       true,
+	"Proxy-Authorization": true,
+	"Cookie":              true,
+}
+
+// HeaderJSON returns the headers kept with the event, as a JSON object:
+// Header less Authorization, Proxy-Authorization and Cookie. It is
+// computed once, so the ingest handler computes it on the request's
+// goroutine and the store's single writer only copies it.
+func (e *Event) HeaderJSON() []byte {
+	if e.headerJSON == nil {
+		kept := make(http.Header, len(e.Header))
+		for k, v := range e.Header {
+			if !sensitiveHeaders[http.CanonicalHeaderKey(k)] {
+				kept[k] = v
+			}
+		}
+		e.headerJSON, _ = json.Marshal(kept) // a map of string slices always encodes
+	}
+	return e.headerJSON
 }
 
 // EventStatus summarises an event's work.

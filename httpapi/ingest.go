@@ -203,7 +203,7 @@ func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Ser
 	if ttl <= 0 {
 		ttl = DefaultIdempotencyTTL
 	}
-	return &hookd.Event{
+	ev := &hookd.Event{
 		ID:             store.NewEventID(),
 		Service:        svc.Name,
 		IdempotencyKey: key,
@@ -212,7 +212,9 @@ func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Ser
 		Header:         header,
 		ReceivedAt:     now,
 		ExpiresAt:      now.Add(ttl),
-	}, nil
+	}
+	ev.HeaderJSON() // here, in parallel, rather than on the store's single writer
+	return ev, nil
 }
 
 func maxBody(svc *hookd.Service) int64 {

@@ -73,31 +73,10 @@ func Limit(n int) int {
 	return n
 }
 
-// sensitiveHeaders are never stored: they may carry the credentials of the
-// basic and api-key schemes, or a proxy's.
-var sensitiveHeaders = map[string]bool{
-	"Authorization":       true,
-	"Proxy-Authorization": true,
-	"Cookie":              true,
-}
-
-// EncodeHeader returns the JSON kept with an event: the received headers
-// less the credential-bearing ones.
-func EncodeHeader(h http.Header) []byte {
-	kept := make(http.Header, len(h))
-	for k, v := range h {
-		if !sensitiveHeaders[http.CanonicalHeaderKey(k)] {
-			kept[k] = v
-		}
-	}
-	b, _ := json.Marshal(kept) // a map of string slices always encodes
-	return b
-}
-
-// DecodeHeader reverses EncodeHeader.
+// DecodeHeader reverses hookd.Event.HeaderJSON.
 func DecodeHeader(b []byte) http.Header {
 	h := http.Header{}
-	_ = json.Unmarshal(b, &h) // written by EncodeHeader; empty on damage
+	_ = json.Unmarshal(b, &h) // written by HeaderJSON; empty on damage
 	return h
 }
 

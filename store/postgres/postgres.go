@@ -276,7 +276,7 @@ func (db *DB) accept(ctx context.Context, subs []hookd.Submission, order []int) 
 	for _, i := range order {
 		ev := subs[i].Event
 		batch.Queue(insertEvent, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body,
-			string(store.EncodeHeader(ev.Header)), ev.ReceivedAt, ev.ExpiresAt, pendingParam(subs[i].Jobs))
+			string(ev.HeaderJSON()), ev.ReceivedAt, ev.ExpiresAt, pendingParam(subs[i].Jobs))
 	}
 	results := make([]hookd.Result, len(subs))
 	var held []int // submissions whose key a live event holds
