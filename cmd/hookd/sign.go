@@ -39,10 +39,11 @@ func (c *cli) sign(args []string) error {
 	if svc == nil {
 		return fmt.Errorf("sign: no service %q is configured", *name)
 	}
+	key := randomID() // for the sample body, and a key header if the service reads one
 	var body []byte
 	switch *bodyFrom {
 	case "":
-		body = sampleBody()
+		body = sampleBody(key)
 	case "-":
 		body, err = io.ReadAll(io.LimitReader(c.stdin, 64<<20))
 	default:
@@ -74,7 +75,7 @@ func (c *cli) sign(args []string) error {
 			h.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
 	}
-	addKeyHeader(svc, h)
+	addKeyHeader(svc, h, key)
 
 	if *asJSON {
 		return json.NewEncoder(c.stdout).Encode(map[string]any{"url": target, "headers": h, "body": string(body)})
@@ -104,23 +105,22 @@ func (c *cli) sign(args []string) error {
 
 // sampleBody is a body every built-in scheme and action accepts: it has an
 // address for email actions and a fresh key where schemes look for one.
-func sampleBody() []byte {
-	id := randomID()
+func sampleBody(id string) []byte {
 	b, _ := json.Marshal(map[string]string{
 		"id": "evt_" + id, "idempotency_key": id, "event_id": "Ev" + id, "email": "ada@example.com",
 	})
 	return b
 }
 
-// addKeyHeader sets a fresh idempotency key where the service reads it from
-// a header and the signature did not already set one.
-func addKeyHeader(svc *hookd.Service, h http.Header) {
+// addKeyHeader sets key as the idempotency key where the service reads it
+// from a header and the signature did not already set one.
+func addKeyHeader(svc *hookd.Service, h http.Header, key string) {
 	sources := svc.IdempotencyKey
 	if len(sources) == 0 {
 		sources = svc.Verifier.KeySources()
 	}
 	if len(sources) > 0 && sources[0].From == "header" && h.Get(sources[0].Name) == "" {
-		h.Set(sources[0].Name, randomID())
+		h.Set(sources[0].Name, key)
 	}
 }
 
