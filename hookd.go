@@ -297,8 +297,12 @@ type Store interface {
 	// Jobs lists jobs, newest first, and the cursor of the next page.
 	Jobs(ctx context.Context, f JobFilter) ([]*Job, string, error)
 
-	// Enqueue adds jobs for existing events (replays) in one transaction.
-	Enqueue(ctx context.Context, jobs []NewJob) error
+	// Replay puts jobs into the outbox of event id, for Dispatch to queue,
+	// provided the event has no work outstanding: no jobs in its outbox
+	// and none unfinished in the queue. The check and the write are one
+	// statement, so of two concurrent replays one wins and the other gets
+	// EConflict. An unknown id is ENotFound.
+	Replay(ctx context.Context, id string, jobs []NewJob) error
 
 	// Dispatch moves the jobs of up to limit accepted events, oldest
 	// first, from the outbox they were committed in into the job queue, in
@@ -314,10 +318,12 @@ type Store interface {
 
 // LatestJobs returns the most recent job of each action, by action index:
 // a replay adds jobs, and only the latest one of an action tells its state.
+// A job still in the event's outbox (ID 0, not yet numbered by the queue)
+// is the most recent of all.
 func LatestJobs(jobs []*Job) map[int]*Job {
 	latest := map[int]*Job{}
 	for _, j := range jobs {
-		if l := latest[j.ActionIndex]; l == nil || j.ID > l.ID {
+		if l := latest[j.ActionIndex]; l == nil || j.ID == 0 || (l.ID != 0 && j.ID > l.ID) {
 			latest[j.ActionIndex] = j
 		}
 	}

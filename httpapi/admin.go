@@ -219,7 +219,7 @@ func Replay(ctx context.Context, s hookd.Store, services map[string]*hookd.Servi
 	if err != nil {
 		return nil, err
 	}
-	return jobs, s.Enqueue(ctx, jobs)
+	return jobs, s.Replay(ctx, id, jobs)
 }
 
 func (a *Admin) listJobs(r *http.Request) (int, any, error) {

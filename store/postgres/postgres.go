@@ -403,23 +403,27 @@ func appendJobs(params []river.InsertManyParams, jobs []hookd.NewJob) []river.In
 	return params
 }
 
-// Enqueue inserts jobs for existing events in one transaction.
-func (db *DB) Enqueue(ctx context.Context, jobs []hookd.NewJob) error {
-	if len(jobs) == 0 {
+// Replay puts jobs into the outbox of event id if it has no work
+// outstanding. Two concurrent replays queue on the row's lock; the second
+// then sees the first's outbox (or, dispatched since, its queued jobs).
+func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error {
+	if !storable(id) {
+		return hookd.Errorf(hookd.ENotFound, "no event %q", id)
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE hookd_event SET pending_jobs = $1
+		WHERE id = $2 AND pending_jobs IS NULL AND NOT EXISTS (
+			SELECT 1 FROM river_job WHERE args ->> 'event_id' = hookd_event.id AND kind = `+jobKind+`
+			AND state NOT IN ('completed', 'discarded', 'cancelled'))`, pendingParam(jobs), id)
+	if err != nil {
+		return wrap("replay", err)
+	}
+	if tag.RowsAffected() == 1 {
 		return nil
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return wrap("enqueue", err)
+	if _, err := db.Event(ctx, id); err != nil {
+		return err // not found, or the database failed
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := db.river.InsertManyFastTx(ctx, tx, appendJobs(nil, jobs)); err != nil {
-		return wrap("enqueue", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return wrap("enqueue: commit", err)
-	}
-	return nil
+	return hookd.Errorf(hookd.EConflict, "event %s still has work outstanding; replay it once its jobs have finished", id)
 }
 
 // jobKind is the River kind of hookd's jobs, as an SQL literal.

@@ -271,7 +271,7 @@ func TestLostDatabase(t *testing.T) {
 		},
 		"Events":  func() error { _, _, err := db.Events(ctx, hookd.EventFilter{}); return err },
 		"Jobs":    func() error { _, _, err := db.Jobs(ctx, hookd.JobFilter{}); return err },
-		"Enqueue": func() error { return db.Enqueue(ctx, sub.Jobs) },
+		"Replay":  func() error { return db.Replay(ctx, sub.Event.ID, sub.Jobs) },
 		"Migrate": func() error { return db.Migrate(ctx) },
 	}
 	for name, check := range checks {
@@ -426,10 +426,13 @@ func TestStatusFromRiverState(t *testing.T) {
 	}
 
 	// A replay of action 0: pending again, then succeeded once it completes.
-	if err := db.Enqueue(ctx, sub.Jobs[:1]); err != nil {
+	if err := db.Replay(ctx, sub.Event.ID, sub.Jobs[:1]); err != nil {
 		t.Fatal(err)
 	}
 	status(hookd.EventPending)
+	if n, err := db.Dispatch(ctx, 10); n != 1 || err != nil {
+		t.Fatalf("Dispatch = %d, %v", n, err)
+	}
 	finish(0, "completed", "")
 	if ev := status(hookd.EventSucceeded); len(ev.Jobs) != 3 {
 		t.Errorf("%d jobs, want 3", len(ev.Jobs))

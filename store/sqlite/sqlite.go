@@ -381,20 +381,23 @@ func unavailable(err error) error {
 	return &hookd.Error{Code: hookd.EUnavailable, Message: "database unavailable", Err: err}
 }
 
-// Enqueue inserts jobs for existing events in one transaction.
-func (db *DB) Enqueue(ctx context.Context, jobs []hookd.NewJob) error {
-	if len(jobs) == 0 {
+// Replay puts jobs into the outbox of event id if it has no work
+// outstanding.
+func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = ?
+		WHERE id = ? AND pending_jobs IS NULL AND NOT EXISTS (
+			SELECT 1 FROM river_job WHERE json_extract(args, '$.event_id') = hookd_event.id
+			AND state NOT IN ('completed', 'discarded', 'cancelled'))`, nullable(store.EncodePending(jobs)), id)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
 		return nil
 	}
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return unavailable(err)
+	if _, err := db.Event(ctx, id); err != nil {
+		return err // not found, or the database failed
 	}
-	defer tx.Rollback()
-	if _, err := db.river.InsertManyFastTx(ctx, tx, appendJobs(nil, jobs)); err != nil {
-		return fmt.Errorf("enqueue: %w", err)
-	}
-	return tx.Commit()
+	return hookd.Errorf(hookd.EConflict, "event %s still has work outstanding; replay it once its jobs have finished", id)
 }
 
 // statusSQL computes an event's status from the latest job of each action.

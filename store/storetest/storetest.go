@@ -299,20 +299,55 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 	})
 
-	t.Run("EnqueueAddsJobs", func(t *testing.T) {
+	t.Run("ReplayWaitsForOutstandingWork", func(t *testing.T) {
 		s, ctx := setup(t)
 		sub := Submission("svc", "k", `{}`, 1)
 		mustAccept(t, s, sub)
+		if err := s.Replay(ctx, sub.Event.ID, sub.Jobs); hookd.ErrorCode(err) != hookd.EConflict {
+			t.Fatalf("replay with jobs in the outbox: %v, want conflict", err)
+		}
 		mustDispatch(t, s, 1)
-		if err := s.Enqueue(ctx, sub.Jobs); err != nil {
-			t.Fatal(err)
+		if err := s.Replay(ctx, sub.Event.ID, sub.Jobs); hookd.ErrorCode(err) != hookd.EConflict {
+			t.Fatalf("replay with a queued job: %v, want conflict", err)
 		}
+		if err := s.Replay(ctx, "evt_nope", sub.Jobs); hookd.ErrorCode(err) != hookd.ENotFound {
+			t.Fatalf("replay of an unknown event: %v, want not-found", err)
+		}
+	})
+
+	t.Run("ConcurrentReplaysEnqueueOnce", func(t *testing.T) {
+		s, ctx := setup(t)
+		sub := Submission("svc", "k", `{}`, 0) // no work outstanding
+		mustAccept(t, s, sub)
+		jobs := Submission("svc", "k", `{}`, 2).Jobs
+		for i := range jobs {
+			jobs[i].Args.EventID = sub.Event.ID
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		won := 0
+		for range 8 {
+			wg.Go(func() {
+				err := s.Replay(ctx, sub.Event.ID, jobs)
+				switch hookd.ErrorCode(err) {
+				case "":
+					mu.Lock()
+					won++
+					mu.Unlock()
+				case hookd.EConflict:
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if won != 1 {
+			t.Fatalf("%d replays won, want exactly 1", won)
+		}
+		mustDispatch(t, s, 1)
 		ev, err := s.Event(ctx, sub.Event.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ev.Jobs) != 2 || ev.Jobs[0].ID >= ev.Jobs[1].ID {
-			t.Fatalf("jobs = %s, want two, oldest first", jobsString(ev.Jobs))
+		if err != nil || len(ev.Jobs) != 2 || ev.Jobs[0].ID == 0 || ev.Status != hookd.EventPending {
+			t.Fatalf("after the replay: %v, jobs %s", err, jobsString(ev.Jobs))
 		}
 	})
 

@@ -1,0 +1,60 @@
+package hookd
+
+import "testing"
+
+func TestStatusOf(t *testing.T) {
+	t.Parallel()
+	job := func(id int64, action int, state JobState) *Job {
+		return &Job{ID: id, ActionIndex: action, State: state}
+	}
+	for _, tt := range []struct {
+		name string
+		jobs []*Job
+		want EventStatus
+	}{
+		{"no jobs", nil, EventSucceeded},
+		{"all succeeded", []*Job{job(1, 0, JobSucceeded), job(2, 1, JobSucceeded)}, EventSucceeded},
+		{"one failed", []*Job{job(1, 0, JobSucceeded), job(2, 1, JobFailed)}, EventFailed},
+		{"one retrying", []*Job{job(1, 0, JobRetrying), job(2, 1, JobFailed)}, EventPending},
+		{"replayed and succeeded", []*Job{job(1, 0, JobFailed), job(3, 0, JobSucceeded)}, EventSucceeded},
+		{"replay in the outbox", []*Job{job(0, 0, JobPending), job(5, 0, JobFailed)}, EventPending},
+		{"replay queued", []*Job{job(5, 0, JobFailed), job(9, 0, JobPending)}, EventPending},
+	} {
+		if got := StatusOf(tt.jobs); got != tt.want {
+			t.Errorf("%s: StatusOf = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestReplayJobs(t *testing.T) {
+	t.Parallel()
+	svc := &Service{Name: "s", Actions: []Action{{Type: ActionEmail, MaxAttempts: 4}, {Type: ActionNoop}, {Type: ActionForward, MaxAttempts: 2}}}
+	ev := &Event{ID: "evt_1", Jobs: []*Job{
+		{ID: 1, ActionIndex: 0, State: JobSucceeded}, {ID: 2, ActionIndex: 2, State: JobFailed},
+	}}
+	jobs, err := ReplayJobs(svc, ev)
+	if err != nil || len(jobs) != 1 || jobs[0].Args.ActionIndex != 2 || jobs[0].MaxAttempts != 2 || jobs[0].Args.EventID != "evt_1" {
+		t.Fatalf("failed action only: %+v, %v", jobs, err)
+	}
+	ev.Jobs[1].State = JobSucceeded
+	if jobs, err := ReplayJobs(svc, ev); err != nil || len(jobs) != 2 {
+		t.Fatalf("nothing failed, so every action with work: %+v, %v", jobs, err)
+	}
+	ev.Jobs[1].State = JobRetrying
+	if _, err := ReplayJobs(svc, ev); ErrorCode(err) != EConflict {
+		t.Fatalf("work outstanding: err = %v, want conflict", err)
+	}
+}
+
+func TestValidEmail(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"ada@example.com": true, "a.b+c@sub.example.org": true,
+		"": false, "ada": false, "ada@localhost": false, "Ada <ada@example.com>": false,
+		"ada@example.com.": false, "@example.com": false, "ada@@example.com": false,
+	} {
+		if got := ValidEmail(s); got != want {
+			t.Errorf("ValidEmail(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
