@@ -38,29 +38,43 @@ func (d *Dispatcher) Wake() {
 	}
 }
 
-// Run dispatches until ctx ends.
+// Run dispatches until ctx ends. After a failure (the database is away)
+// it waits longer each time, up to 5s, and logs once per streak.
 func (d *Dispatcher) Run(ctx context.Context) {
-	t := time.NewTicker(d.interval)
+	wait, failing := d.interval, false
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
-		// Drain the outbox: a full batch means there may be more.
-		for {
-			n, err := d.outbox.Dispatch(ctx, d.batch)
-			if err != nil {
-				if ctx.Err() == nil {
-					d.log.Error("dispatching jobs failed; retrying", "err", err, "in", d.interval)
-				}
-				break
+		err := d.drain(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			if !failing {
+				d.log.Error("dispatching jobs failed; retrying", "err", err)
 			}
-			if n < d.batch {
-				break
+			failing, wait = true, min(2*wait, 5*time.Second)
+		case err == nil:
+			if failing {
+				d.log.Info("dispatching jobs again")
 			}
+			failing, wait = false, d.interval
 		}
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.wake:
 		case <-t.C:
+		}
+	}
+}
+
+// drain dispatches until the outbox is empty: a full batch means there may
+// be more.
+func (d *Dispatcher) drain(ctx context.Context) error {
+	for {
+		n, err := d.outbox.Dispatch(ctx, d.batch)
+		if err != nil || n < d.batch {
+			return err
 		}
 	}
 }
