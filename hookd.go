@@ -310,6 +310,12 @@ type Store interface {
 	// processes may dispatch at once: each event is moved once.
 	Dispatch(ctx context.Context, limit int) (int, error)
 
+	// Prune deletes up to limit events, oldest first, whose idempotency key
+	// expired before now and whose work all succeeded, with their jobs, and
+	// returns how many it deleted. Failed and pending events stay: they
+	// are the dead letters and the work in progress.
+	Prune(ctx context.Context, now time.Time, limit int) (int, error)
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 

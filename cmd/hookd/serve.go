@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,7 +45,7 @@ type Main struct {
 	committer  *groupcommit.Committer
 	dispatcher *jobs.Dispatcher
 	workers    workers
-	stop       context.CancelFunc // ends the dispatcher
+	stop       context.CancelFunc // ends the dispatcher and the pruner
 	stopped    chan struct{}
 	servers    []*http.Server
 	errc       chan error
@@ -133,9 +134,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		dctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		m.stop, m.stopped = stop, make(chan struct{})
+		pruner := jobs.NewPruner(m.db, 0, log)
 		go func() {
 			defer close(m.stopped)
+			var wg sync.WaitGroup
+			wg.Go(func() { pruner.Run(dctx) })
 			m.dispatcher.Run(dctx)
+			wg.Wait()
 		}()
 	}
 	log.Info("hookd started", "role", m.Role, "ingest", m.IngestAddr, "admin", m.AdminAddr,

@@ -429,6 +429,40 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 // jobKind is the River kind of hookd's jobs, as an SQL literal.
 const jobKind = `'hookd_action'`
 
+// Prune deletes expired events whose work all succeeded, with their jobs.
+// It walks the table from its oldest ID, so it needs no index on expiry;
+// SKIP LOCKED leaves events another process is touching for next time.
+func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return 0, wrap("prune", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rows, err := tx.Query(ctx, `SELECT e.id FROM hookd_event e
+		WHERE e.expires_at < $1 AND e.pending_jobs IS NULL AND `+statusSQL+` = 'succeeded'
+		ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+	if err != nil {
+		return 0, wrap("prune", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, wrap("prune", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM river_job WHERE args ->> 'event_id' = ANY($1) AND kind = `+jobKind, ids); err != nil {
+		return 0, wrap("prune", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM hookd_event WHERE id = ANY($1)`, ids); err != nil {
+		return 0, wrap("prune", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, wrap("prune: commit", err)
+	}
+	return len(ids), nil
+}
+
 // statusSQL computes an event's status from the latest job of each action.
 const statusSQL = `(
 SELECT CASE

@@ -425,6 +425,12 @@ func TestStatusFromRiverState(t *testing.T) {
 		t.Fatalf("failed jobs = %v, %v; want action 0's", failed, err)
 	}
 
+	// A failed event is a dead letter: pruning keeps it, even long expired.
+	later := time.Now().Add(30 * 24 * time.Hour)
+	if n, err := db.Prune(ctx, later, 100); n != 0 || err != nil {
+		t.Fatalf("Prune of a failed event = %d, %v; want 0", n, err)
+	}
+
 	// A replay of action 0: pending again, then succeeded once it completes.
 	if err := db.Replay(ctx, sub.Event.ID, sub.Jobs[:1]); err != nil {
 		t.Fatal(err)
@@ -436,6 +442,14 @@ func TestStatusFromRiverState(t *testing.T) {
 	finish(0, "completed", "")
 	if ev := status(hookd.EventSucceeded); len(ev.Jobs) != 3 {
 		t.Errorf("%d jobs, want 3", len(ev.Jobs))
+	}
+	// Succeeded and expired: pruned with all three jobs.
+	if n, err := db.Prune(ctx, later, 100); n != 1 || err != nil {
+		t.Fatalf("Prune = %d, %v; want 1", n, err)
+	}
+	var left int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d jobs left after pruning (%v), want 0", left, err)
 	}
 }
 

@@ -400,6 +400,48 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	return hookd.Errorf(hookd.EConflict, "event %s still has work outstanding; replay it once its jobs have finished", id)
 }
 
+// Prune deletes expired events whose work all succeeded, with their jobs.
+// It walks the table from its oldest ID, so it needs no index on expiry.
+func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT e.id FROM hookd_event e
+		WHERE e.expires_at < ? AND e.pending_jobs IS NULL AND `+statusSQL+` = 'succeeded'
+		ORDER BY e.id LIMIT ?`, now.UnixMicro(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("prune: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	in := "(?" + strings.Repeat(", ?", len(ids)-1) + ")"
+	if _, err := tx.ExecContext(ctx, `DELETE FROM river_job WHERE json_extract(args, '$.event_id') IN `+in, ids...); err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM hookd_event WHERE id IN `+in, ids...); err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("prune: commit: %w", err)
+	}
+	return len(ids), nil
+}
+
 // statusSQL computes an event's status from the latest job of each action.
 const statusSQL = `(
 SELECT CASE

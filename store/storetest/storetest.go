@@ -412,6 +412,38 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 	})
 
+	t.Run("PruneDeletesOnlyExpiredAndDone", func(t *testing.T) {
+		s, ctx := setup(t)
+		expired := func(key string, jobs int) hookd.Submission {
+			sub := Submission("svc", key, `{}`, jobs)
+			sub.Event.ReceivedAt = sub.Event.ReceivedAt.Add(-48 * time.Hour)
+			sub.Event.ExpiresAt = sub.Event.ReceivedAt.Add(24 * time.Hour)
+			return sub
+		}
+		done, done2, working, live := expired("done", 0), expired("done2", 0), expired("working", 1), Submission("svc", "live", `{}`, 0)
+		mustAccept(t, s, done, done2, working, live)
+		mustDispatch(t, s, 1) // working's job is queued, unfinished
+		if n, err := s.Prune(ctx, time.Now(), 1); n != 1 || err != nil {
+			t.Fatalf("Prune(limit 1) = %d, %v; want 1", n, err)
+		}
+		if n, err := s.Prune(ctx, time.Now(), 100); n != 1 || err != nil {
+			t.Fatalf("Prune = %d, %v; want the other expired, succeeded event", n, err)
+		}
+		for _, sub := range []hookd.Submission{done, done2} {
+			if _, err := s.Event(ctx, sub.Event.ID); hookd.ErrorCode(err) != hookd.ENotFound {
+				t.Errorf("%s: %v, want pruned", sub.Event.IdempotencyKey, err)
+			}
+		}
+		for _, sub := range []hookd.Submission{working, live} {
+			if _, err := s.Event(ctx, sub.Event.ID); err != nil {
+				t.Errorf("%s was pruned: %v", sub.Event.IdempotencyKey, err)
+			}
+		}
+		if jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{}); len(jobs) != 1 {
+			t.Errorf("%d jobs left, want working's 1", len(jobs))
+		}
+	})
+
 	t.Run("Ping", func(t *testing.T) {
 		s, ctx := setup(t)
 		if err := s.Ping(ctx); err != nil {
