@@ -44,14 +44,6 @@ type Problem struct {
 	Detail string `json:"detail"`
 }
 
-// StatusOf returns the HTTP status for err's code.
-func StatusOf(err error) int {
-	if p, ok := problems[hookd.ErrorCode(err)]; ok {
-		return p.status
-	}
-	return http.StatusInternalServerError
-}
-
 // writeError answers with err as a problem. The client sees the error's
 // safe message; an internal cause goes to the log only.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -38,9 +39,6 @@ type DB struct {
 	mu            sync.Mutex
 	inserts       map[int]*sql.Stmt // by row count
 	existingEvent *sql.Stmt
-
-	// Now is the clock. Defaults to time.Now.
-	Now func() time.Time
 }
 
 var _ hookd.Store = (*DB)(nil)
@@ -58,7 +56,7 @@ type Options struct {
 // Open opens (creating if needed) the SQLite file at path. Call Migrate
 // before first use.
 func Open(path string, opts Options) (*DB, error) {
-	sync := strings.ToUpper(cmpOr(opts.Synchronous, "FULL"))
+	sync := strings.ToUpper(cmp.Or(opts.Synchronous, "FULL"))
 	if !slices.Contains([]string{"OFF", "NORMAL", "FULL", "EXTRA"}, sync) {
 		return nil, fmt.Errorf("sqlite: synchronous must be OFF, NORMAL, FULL or EXTRA, not %q", opts.Synchronous)
 	}
@@ -90,14 +88,7 @@ func Open(path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: river client: %w", err)
 	}
-	return &DB{db: db, river: rc, Now: time.Now, inserts: map[int]*sql.Stmt{}}, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	return &DB{db: db, river: rc, inserts: map[int]*sql.Stmt{}}, nil
 }
 
 // SQL returns the underlying database, for River's workers.
