@@ -306,20 +306,15 @@ func printable(s string) bool {
 // checkPayload validates what the service's actions will need from the
 // body, so that a job never fails for want of it.
 func checkPayload(svc *hookd.Service, body []byte) error {
-	validJSON := -1 // not checked yet
+	checkedJSON := false
 	for _, a := range svc.Actions {
 		if a.Type != hookd.ActionEmail {
 			continue
 		}
-		if validJSON == -1 {
-			validJSON = 0
-			if gjson.ValidBytes(body) {
-				validJSON = 1
-			}
-		}
-		if validJSON == 0 {
+		if !checkedJSON && !gjson.ValidBytes(body) {
 			return hookd.Errorf(hookd.EInvalidJSON, "the body must be JSON: this service sends an email to an address taken from it")
 		}
+		checkedJSON = true
 		v := gjson.GetBytes(body, a.Email.Field)
 		if !v.Exists() || v.Type == gjson.Null || v.String() == "" {
 			return hookd.Errorf(hookd.EMissingField, "the field %q is required", a.Email.Field)

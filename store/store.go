@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/oklog/ulid/v2"
+	"github.com/riverqueue/river"
 
 	"github.com/hookd/hookd"
 )
@@ -90,6 +91,14 @@ func LastError(errorsJSON []byte) string {
 		return ""
 	}
 	return errs[len(errs)-1].Error
+}
+
+// AppendJobs appends jobs to params as River insert parameters.
+func AppendJobs(params []river.InsertManyParams, jobs []hookd.NewJob) []river.InsertManyParams {
+	for _, j := range jobs {
+		params = append(params, river.InsertManyParams{Args: j.Args, InsertOpts: &river.InsertOpts{MaxAttempts: j.MaxAttempts}})
+	}
+	return params
 }
 
 // EncodeCursor and DecodeCursor keep cursors opaque to clients.

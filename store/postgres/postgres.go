@@ -353,7 +353,7 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 			rows.Close()
 			return 0, err
 		}
-		ids, jobs = append(ids, id), appendJobs(jobs, nj)
+		ids, jobs = append(ids, id), store.AppendJobs(jobs, nj)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -394,13 +394,6 @@ func readBatch(br pgx.BatchResults, indexes []int, read func(i int, row pgx.Row)
 		}
 	}
 	return br.Close()
-}
-
-func appendJobs(params []river.InsertManyParams, jobs []hookd.NewJob) []river.InsertManyParams {
-	for _, j := range jobs {
-		params = append(params, river.InsertManyParams{Args: j.Args, InsertOpts: &river.InsertOpts{MaxAttempts: j.MaxAttempts}})
-	}
-	return params
 }
 
 // Replay puts jobs into the outbox of event id if it has no work

@@ -340,7 +340,7 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 			rows.Close()
 			return 0, fmt.Errorf("dispatch: %w", err)
 		}
-		ids, jobs = append(ids, id), appendJobs(jobs, nj)
+		ids, jobs = append(ids, id), store.AppendJobs(jobs, nj)
 	}
 	if err := rows.Close(); err != nil {
 		return 0, fmt.Errorf("dispatch: %w", err)
@@ -359,13 +359,6 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 		return 0, fmt.Errorf("dispatch: commit: %w", err)
 	}
 	return len(ids), nil
-}
-
-func appendJobs(params []river.InsertManyParams, jobs []hookd.NewJob) []river.InsertManyParams {
-	for _, j := range jobs {
-		params = append(params, river.InsertManyParams{Args: j.Args, InsertOpts: &river.InsertOpts{MaxAttempts: j.MaxAttempts}})
-	}
-	return params
 }
 
 func unavailable(err error) error {
