@@ -2,19 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/hookd/hookd/config"
 )
 
 // TestUnsignedFloodWritesNothing sends 10,000 unsigned requests to an
@@ -25,7 +21,7 @@ func TestUnsignedFloodWritesNothing(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "hookd.db")
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	m := runMain(t, fmt.Sprintf(`
 listen: 127.0.0.1:0
 admin: {listen: 127.0.0.1:0}
 database: sqlite:%s
@@ -33,19 +29,7 @@ services:
   adapter1:
     verify: {secrets: [flood-secret]}
     actions: [email]
-`, dbPath)), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := build(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: l.cfg, Services: l.services, Role: roleIngest, Logger: slog.New(slog.DiscardHandler)}
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+`, dbPath), roleIngest)
 
 	before := fingerprint(t, dbPath)
 	const n, workers = 10000, 8

@@ -62,7 +62,15 @@ func startMain(t *testing.T, database string) *testBundle {
 	t.Helper()
 	smtp := smtptest.Start(t)
 	token := "admin-token-for-tests"
-	yaml := fmt.Sprintf(testConfig, token, database, smtp.URL())
+	m := runMain(t, fmt.Sprintf(testConfig, token, database, smtp.URL()), roleAll)
+	return &testBundle{main: m, smtp: smtp, token: token}
+}
+
+// runMain starts an in-process hookd of role on the YAML configuration
+// (no environment), logging warnings to the test's log, and closes it when
+// the test ends.
+func runMain(t *testing.T, yaml, role string) *Main {
+	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +79,8 @@ func startMain(t *testing.T, database string) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Main{Config: l.cfg, Services: l.services, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	m := &Main{Config: l.cfg, Services: l.services, Role: role,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +89,7 @@ func startMain(t *testing.T, database string) *testBundle {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return &testBundle{main: m, smtp: smtp, token: token}
+	return m
 }
 
 // testWriter sends logs to the test's log.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/internal/pgtest"
 	"github.com/hookd/hookd/internal/smtptest"
 	"github.com/hookd/hookd/store/postgres"
@@ -284,7 +282,7 @@ func TestPostgresOutage(t *testing.T) {
 	u, _ := url.Parse(dbURL)
 	p := startProxy(t, u.Host)
 	u.Host = p.addr
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	m := runMain(t, fmt.Sprintf(`
 listen: 127.0.0.1:0
 admin: {listen: 127.0.0.1:0}
 database: %q
@@ -293,19 +291,7 @@ services:
   signup:
     verify: {secrets: [%s]}
     actions: [noop]
-`, u.String(), pgSecret)), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := build(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: l.cfg, Services: l.services, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError + 1}))}
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+`, u.String(), pgSecret), roleAll)
 
 	client := &http.Client{Timeout: 30 * time.Second}
 	var acked []string

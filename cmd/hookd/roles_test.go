@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/internal/smtptest"
 )
 
@@ -18,23 +15,8 @@ import (
 func TestRolesSplitTheWork(t *testing.T) {
 	backends(t, func(t *testing.T, database string) {
 		smtp := smtptest.Start(t)
-		start := func(role string) *Main {
-			cfg, err := config.Parse([]byte(fmt.Sprintf(testConfig, "", database, smtp.URL())), func(string) (string, bool) { return "", false })
-			if err != nil {
-				t.Fatal(err)
-			}
-			l, err := build(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := &Main{Config: l.cfg, Services: l.services, Role: role, Logger: slog.New(slog.DiscardHandler)}
-			if err := m.Run(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { m.Close() })
-			return m
-		}
-		ingest := start(roleIngest)
+		yaml := fmt.Sprintf(testConfig, "", database, smtp.URL())
+		ingest := runMain(t, yaml, roleIngest)
 		if ingest.workers != nil || ingest.dispatcher != nil {
 			t.Fatal("an ingest-only process runs workers")
 		}
@@ -48,7 +30,7 @@ func TestRolesSplitTheWork(t *testing.T) {
 			t.Fatalf("before any worker: %v, %d emails", ev, len(smtp.Messages()))
 		}
 
-		worker := start(roleWorker)
+		worker := runMain(t, yaml, roleWorker)
 		if worker.IngestAddr != "" {
 			t.Fatalf("a worker-only process listens for webhooks on %s", worker.IngestAddr)
 		}
