@@ -290,6 +290,10 @@ type Store interface {
 	// with code ENotFound.
 	Event(ctx context.Context, id string) (*Event, error)
 
+	// EventBody returns one event without its jobs and status (what a
+	// worker needs), or an error with code ENotFound.
+	EventBody(ctx context.Context, id string) (*Event, error)
+
 	// Events lists events (without bodies, with status), newest first, and
 	// the cursor of the next page ("" on the last).
 	Events(ctx context.Context, f EventFilter) ([]*Event, string, error)

@@ -33,7 +33,7 @@ type Forwarder interface {
 
 // EventReader reads one event with its body.
 type EventReader interface {
-	Event(ctx context.Context, id string) (*hookd.Event, error)
+	EventBody(ctx context.Context, id string) (*hookd.Event, error)
 }
 
 // Config is what the workers need.
@@ -109,7 +109,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) error 
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	ev, err := w.c.Events.Event(ctx, job.Args.EventID)
+	ev, err := w.c.Events.EventBody(ctx, job.Args.EventID)
 	if hookd.ErrorCode(err) == hookd.ENotFound {
 		return river.JobCancel(fmt.Errorf("event %s no longer exists", job.Args.EventID))
 	} else if err != nil {

@@ -35,7 +35,7 @@ func TestBackoff(t *testing.T) {
 
 type fakeEvents map[string]*hookd.Event
 
-func (f fakeEvents) Event(_ context.Context, id string) (*hookd.Event, error) {
+func (f fakeEvents) EventBody(_ context.Context, id string) (*hookd.Event, error) {
 	if ev := f[id]; ev != nil {
 		return ev, nil
 	}

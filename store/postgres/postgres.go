@@ -468,22 +468,10 @@ FROM (SELECT DISTINCT ON (args ->> 'action') state FROM river_job
 
 // Event returns one event with its body and jobs.
 func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
-	if !storable(id) {
-		return nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
+	ev, pending, err := db.event(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	ev := &hookd.Event{}
-	var header string
-	var pending *string
-	err := db.pool.QueryRow(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at,
-		pending_jobs::text FROM hookd_event WHERE id = $1`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
-		&ev.Body, &header, &ev.ReceivedAt, &ev.ExpiresAt, &pending)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
-	} else if err != nil {
-		return nil, wrap("event", err)
-	}
-	ev.Header = store.DecodeHeader([]byte(header))
-	ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
 	ev.Jobs, err = db.jobs(ctx, `WHERE args ->> 'event_id' = $1 AND kind = `+jobKind+` ORDER BY id`, id)
 	if err != nil {
 		return nil, err
@@ -497,6 +485,34 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	}
 	ev.Status = hookd.StatusOf(ev.Jobs)
 	return ev, nil
+}
+
+// EventBody returns one event without its jobs and status: what a worker
+// needs, in one query.
+func (db *DB) EventBody(ctx context.Context, id string) (*hookd.Event, error) {
+	ev, _, err := db.event(ctx, id)
+	return ev, err
+}
+
+// event reads an event's row and its outbox column.
+func (db *DB) event(ctx context.Context, id string) (*hookd.Event, *string, error) {
+	if !storable(id) {
+		return nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
+	}
+	ev := &hookd.Event{}
+	var header string
+	var pending *string
+	err := db.pool.QueryRow(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at,
+		pending_jobs::text FROM hookd_event WHERE id = $1`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
+		&ev.Body, &header, &ev.ReceivedAt, &ev.ExpiresAt, &pending)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
+	} else if err != nil {
+		return nil, nil, wrap("event", err)
+	}
+	ev.Header = store.DecodeHeader([]byte(header))
+	ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
+	return ev, pending, nil
 }
 
 const jobColumns = `SELECT id, coalesce(args ->> 'event_id', ''), coalesce(args ->> 'service', ''),

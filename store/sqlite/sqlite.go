@@ -438,20 +438,10 @@ WHERE rn = 1)`
 
 // Event returns one event with its body and jobs.
 func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
-	ev := &hookd.Event{}
-	var header []byte
-	var received, expires int64
-	var pending []byte
-	err := db.db.QueryRowContext(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header, received_at, expires_at,
-		pending_jobs FROM hookd_event WHERE id = ?`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
-		&ev.Body, &header, &received, &expires, &pending)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
-	} else if err != nil {
-		return nil, fmt.Errorf("event: %w", err)
+	ev, pending, err := db.event(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	ev.Header = store.DecodeHeader(header)
-	ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
 	ev.Jobs, err = db.jobs(ctx, `WHERE json_extract(args, '$.event_id') = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, err
@@ -465,6 +455,31 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	}
 	ev.Status = hookd.StatusOf(ev.Jobs)
 	return ev, nil
+}
+
+// EventBody returns one event without its jobs and status: what a worker
+// needs, in one query.
+func (db *DB) EventBody(ctx context.Context, id string) (*hookd.Event, error) {
+	ev, _, err := db.event(ctx, id)
+	return ev, err
+}
+
+// event reads an event's row and its outbox column.
+func (db *DB) event(ctx context.Context, id string) (*hookd.Event, []byte, error) {
+	ev := &hookd.Event{}
+	var header, pending []byte
+	var received, expires int64
+	err := db.db.QueryRowContext(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header, received_at, expires_at,
+		pending_jobs FROM hookd_event WHERE id = ?`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
+		&ev.Body, &header, &received, &expires, &pending)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("event: %w", err)
+	}
+	ev.Header = store.DecodeHeader(header)
+	ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
+	return ev, pending, nil
 }
 
 const jobColumns = `SELECT id, json_extract(args, '$.event_id'), json_extract(args, '$.service'),
