@@ -74,10 +74,11 @@ func loadConfig(path string) (*loaded, error) {
 	return build(cfg)
 }
 
-// build validates cfg and builds its services.
+// build validates cfg and builds its services. Services reports every
+// problem Validate finds, and the verifiers' own.
 func build(cfg *config.Config) (*loaded, error) {
 	cfg.SetDefaults()
-	problems := cfg.Validate()
+	var problems []error
 	list, err := cfg.Services(newVerifier)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -95,26 +96,13 @@ func build(cfg *config.Config) (*loaded, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return nil, &configError{dedupe(problems)}
+		return nil, &configError{problems}
 	}
 	services := make(map[string]*hookd.Service, len(list))
 	for _, s := range list {
 		services[s.Name] = s
 	}
 	return &loaded{cfg: cfg, services: services}, nil
-}
-
-// dedupe drops problems reported twice (by Validate and by Services).
-func dedupe(errs []error) []error {
-	seen := map[string]bool{}
-	var out []error
-	for _, e := range errs {
-		if !seen[e.Error()] {
-			seen[e.Error()] = true
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 func newVerifier(_ string, v config.Verify) (hookd.Verifier, error) {

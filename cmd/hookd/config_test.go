@@ -52,10 +52,15 @@ services:
 			t.Errorf("no line names %s:\n%s", field, stderr.String())
 		}
 	}
+	seen := map[string]bool{}
 	for _, l := range lines {
 		if !strings.HasPrefix(l, "hookd: ") {
 			t.Errorf("line %q is not one problem per line", l)
 		}
+		if seen[l] {
+			t.Errorf("problem reported twice: %q", l)
+		}
+		seen[l] = true
 	}
 	if strings.Contains(stderr.String(), "c2hvcnQ") {
 		t.Errorf("a secret leaked into the output:\n%s", stderr.String())
