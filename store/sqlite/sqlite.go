@@ -130,7 +130,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("migrate river: %w", err)
 	}
-	if err := migrate(ctx, db.db); err != nil {
+	if err := migrate(ctx, db.db, 0); err != nil {
 		return err
 	}
 	return db.prepare(ctx)
@@ -147,7 +147,8 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 	return nil
 }
 
-func migrate(ctx context.Context, db *sql.DB) error {
+// migrate applies hookd's migrations up to version upTo (0: all of them).
+func migrate(ctx context.Context, db *sql.DB, upTo int) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
@@ -171,7 +172,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM hookd_migration WHERE version = ?`, version).Scan(&n); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		if n > 0 {
+		if n > 0 || upTo > 0 && version > upTo {
 			continue
 		}
 		body, _ := migrations.ReadFile(name)
