@@ -187,25 +187,26 @@ func migrate(ctx context.Context, db *sql.DB, upTo int) error {
 	return tx.Commit()
 }
 
-// insertEvents stores new events, or takes over the rows of expired keys,
-// a batch in one statement (a statement costs far more than a row). It
-// returns the IDs it stored: a key held by a live event returns none.
+// insertEvents stores new events, a batch in one statement (a statement
+// costs far more than a row). A key already held is left alone: the
+// statement needs no upsert, no RETURNING and no statement journal, and
+// when it stored every row (the usual case) Accept needs nothing else.
 const (
-	insertEvents = `INSERT INTO hookd_event
+	insertEvents = `INSERT OR IGNORE INTO hookd_event
     (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs) VALUES `
-	insertEventRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	insertEventsEnd = `
-ON CONFLICT (service, idempotency_key) DO UPDATE SET
-    id = excluded.id, payload_hash = excluded.payload_hash, body = excluded.body, header = excluded.header,
-    received_at = excluded.received_at, expires_at = excluded.expires_at, pending_jobs = excluded.pending_jobs
-WHERE hookd_event.expires_at <= excluded.received_at
-RETURNING id`
+	insertEventRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// maxInsertRows bounds one statement, and so the number of prepared
 	// statements (one per row count).
 	maxInsertRows = 64
 )
 
-const existingEvent = `SELECT id, payload_hash FROM hookd_event WHERE service = ? AND idempotency_key = ?`
+// existingEvent finds the event that holds a key.
+const existingEvent = `SELECT id, payload_hash, expires_at FROM hookd_event WHERE service = ? AND idempotency_key = ?`
+
+// takeOver gives an expired key's row to a new event.
+const takeOver = `UPDATE hookd_event SET
+    id = ?, payload_hash = ?, body = ?, header = ?, received_at = ?, expires_at = ?, pending_jobs = ?
+WHERE service = ? AND idempotency_key = ? AND expires_at <= ?`
 
 // insertStmt returns the prepared insert of n rows.
 func (db *DB) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
@@ -214,7 +215,7 @@ func (db *DB) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 	if st := db.inserts[n]; st != nil {
 		return st, nil
 	}
-	q := insertEvents + insertEventRow + strings.Repeat(", "+insertEventRow, n-1) + insertEventsEnd
+	q := insertEvents + insertEventRow + strings.Repeat(", "+insertEventRow, n-1)
 	st, err := db.db.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
@@ -256,47 +257,54 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 	}
 	defer tx.Rollback()
 
-	stored := make(map[string]bool, len(writes))
+	var inserted int64
 	for chunk := range slices.Chunk(writes, maxInsertRows) {
-		st := stmts[len(chunk)]
 		args := make([]any, 0, 9*len(chunk))
 		for _, i := range chunk {
-			ev := subs[i].Event
-			args = append(args, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body, ev.HeaderJSON(),
-				ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(subs[i].Jobs)))
+			args = appendEventArgs(args, subs[i])
 		}
-		rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		res, err := tx.StmtContext(ctx, stmts[len(chunk)]).ExecContext(ctx, args...)
 		if err != nil {
 			return nil, fmt.Errorf("accept: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("accept: %w", err)
-			}
-			stored[id] = true
-		}
-		if err := rows.Close(); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return nil, fmt.Errorf("accept: %w", err)
 		}
+		inserted += n
 	}
 
 	held := map[int][]byte{} // first submissions whose key a live event holds: its payload hash
 	for _, i := range writes {
 		ev := subs[i].Event
-		if stored[ev.ID] {
-			results[i] = hookd.Result{Outcome: hookd.Accepted, EventID: ev.ID}
+		results[i] = hookd.Result{Outcome: hookd.Accepted, EventID: ev.ID}
+		if inserted == int64(len(writes)) {
 			continue
 		}
+		// Some key was held: find out which, and whether it has expired.
 		var id string
 		var hash []byte
-		if err := tx.StmtContext(ctx, db.existingEvent).QueryRowContext(ctx, ev.Service, ev.IdempotencyKey).Scan(&id, &hash); err != nil {
+		var expires int64
+		err := tx.StmtContext(ctx, db.existingEvent).QueryRowContext(ctx, ev.Service, ev.IdempotencyKey).Scan(&id, &hash, &expires)
+		if errors.Is(err, sql.ErrNoRows) { // ignored for another constraint, e.g. a reused event ID
+			return nil, fmt.Errorf("accept: event %s was not stored and no event holds its key", ev.ID)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("accept: %w", err)
 		}
-		results[i], held[i] = hookd.Result{Outcome: hookd.Duplicate, EventID: id}, hash
-		if !bytes.Equal(hash, ev.PayloadHash) {
-			results[i].Outcome = hookd.Conflict
+		switch {
+		case id == ev.ID: // inserted
+		case expires <= ev.ReceivedAt.UnixMicro():
+			if _, err := tx.ExecContext(ctx, takeOver, ev.ID, ev.PayloadHash, ev.Body, ev.HeaderJSON(),
+				ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(subs[i].Jobs)),
+				ev.Service, ev.IdempotencyKey, ev.ReceivedAt.UnixMicro()); err != nil {
+				return nil, fmt.Errorf("accept: %w", err)
+			}
+		default:
+			results[i], held[i] = hookd.Result{Outcome: hookd.Duplicate, EventID: id}, hash
+			if !bytes.Equal(hash, ev.PayloadHash) {
+				results[i].Outcome = hookd.Conflict
+			}
 		}
 	}
 	store.ResolveRepeats(subs, results, first, func(f int) []byte {
@@ -309,6 +317,13 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 		return nil, fmt.Errorf("accept: commit: %w", err)
 	}
 	return results, nil
+}
+
+// appendEventArgs appends sub's event and outbox as insertEvents' columns.
+func appendEventArgs(args []any, sub hookd.Submission) []any {
+	ev := sub.Event
+	return append(args, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body, ev.HeaderJSON(),
+		ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(sub.Jobs)))
 }
 
 // nullable stores an empty byte slice as NULL.
