@@ -267,3 +267,97 @@ func TestOnCommitAfterEachCommittedBatch(t *testing.T) {
 		t.Fatalf("OnCommit called after a failed batch")
 	}
 }
+
+// lingering starts a blocker and two requests queued behind it, releases
+// the blocker, and returns once the writer has taken both requests: with
+// a long Linger it is then waiting for more. It returns the two requests'
+// outcomes, when they come.
+func lingering(t *testing.T, c *groupcommit.Committer, g *gate) chan error {
+	t.Helper()
+	errs := make(chan error, 5)
+	go func() {
+		_, err := c.Accept(context.Background(), []hookd.Submission{storetest.Submission("blocker", "b", `{}`, 0)})
+		errs <- err
+	}()
+	<-g.entered
+	for i := range 2 {
+		go func() {
+			_, err := c.Accept(context.Background(), []hookd.Submission{storetest.Submission("svc", fmt.Sprint("queued", i), `{}`, 0)})
+			errs <- err
+		}()
+	}
+	waitFor(t, "both requests queued", func() bool { return c.Queued() == 2 })
+	close(g.release)
+	waitFor(t, "the writer to take both requests", func() bool { return c.Queued() == 0 })
+	return errs
+}
+
+// waitFor polls cond until it holds, failing the test after 10 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func TestLingerGathersArrivalsUntilTheBatchIsFull(t *testing.T) {
+	t.Parallel()
+	g := newGate(openStore(t))
+	c := groupcommit.New(g, groupcommit.Config{MaxBatch: 4, Linger: time.Hour})
+	defer c.Close()
+	errs := lingering(t, c, g)
+	// Two more arrive while the writer lingers: they fill the batch.
+	for i := range 2 {
+		go func() {
+			_, err := c.Accept(context.Background(), []hookd.Submission{storetest.Submission("svc", fmt.Sprint("late", i), `{}`, 0)})
+			errs <- err
+		}()
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(g.sizes) != "[4]" {
+		t.Errorf("batch sizes after the blocker = %v, want [4]: the late requests join the lingering batch", g.sizes)
+	}
+}
+
+func TestCloseEndsALinger(t *testing.T) {
+	t.Parallel()
+	g := newGate(openStore(t))
+	c := groupcommit.New(g, groupcommit.Config{MaxBatch: 128, Linger: time.Hour})
+	errs := lingering(t, c, g)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("a request queued before Close: %v", err)
+		}
+	}
+	if fmt.Sprint(g.sizes) != "[2]" {
+		t.Errorf("batch sizes after the blocker = %v, want [2]", g.sizes)
+	}
+}
+
+func TestLingerNeverDelaysALoneRequest(t *testing.T) {
+	t.Parallel()
+	c := groupcommit.New(openStore(t), groupcommit.Config{Linger: time.Hour})
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Accept(context.Background(), []hookd.Submission{storetest.Submission("svc", "alone", `{}`, 0)})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute): // the linger would last an hour
+		t.Fatal("a lone request waited for company")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/config"
+	"github.com/hookd/hookd/groupcommit"
 	"github.com/hookd/hookd/jobs"
 	"github.com/hookd/hookd/store/postgres"
 	"github.com/hookd/hookd/store/sqlite"
@@ -24,8 +26,8 @@ type database interface {
 	Migrate(ctx context.Context) error
 	// Workers returns a River client working hookd's jobs on this database.
 	Workers(c jobs.Config) (workers, error)
-	// Writers is how many group-commit transactions may run at once.
-	Writers() int
+	// GroupCommit is how the ingest path batches its writes here.
+	GroupCommit() groupcommit.Config
 }
 
 // workers is a started or startable River client.
@@ -56,9 +58,10 @@ func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (da
 
 type postgresDB struct{ *postgres.DB }
 
-// Writers is 4: PostgreSQL commits concurrent transactions in parallel, and
-// a few batches in flight hide each one's round trips and fsync.
-func (d *postgresDB) Writers() int { return 4 }
+// GroupCommit has 4 writers: PostgreSQL commits concurrent transactions in
+// parallel, and a few batches in flight hide each one's round trips and
+// fsync.
+func (d *postgresDB) GroupCommit() groupcommit.Config { return groupcommit.Config{Writers: 4} }
 
 func (d *postgresDB) Workers(c jobs.Config) (workers, error) {
 	return jobs.NewClient(riverpgxv5.New(d.Pool()), c)
@@ -66,8 +69,15 @@ func (d *postgresDB) Workers(c jobs.Config) (workers, error) {
 
 type sqliteDB struct{ *sqlite.DB }
 
-// Writers is 1: SQLite has one writer, and one connection here.
-func (d *sqliteDB) Writers() int { return 1 }
+// GroupCommit has one writer: SQLite has one, and one connection here. That
+// writer does all of the ingest path's storage work, so under load it
+// lingers up to 0.5 ms for bigger batches: measured with hookd bench, a
+// batch of ~24 costs the writer ~25% less CPU per event than one of ~13
+// (one commit and fsync, fewer pages), which made ~10% more webhooks per
+// second. A lone request never waits.
+func (d *sqliteDB) GroupCommit() groupcommit.Config {
+	return groupcommit.Config{Writers: 1, Linger: 500 * time.Microsecond}
+}
 
 func (d *sqliteDB) Workers(c jobs.Config) (workers, error) {
 	return jobs.NewClient(riversqlite.New(d.SQL()), c)

@@ -88,7 +88,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Role == roleAll || m.Role == roleIngest {
 		// Requests are stored by a group committer: one transaction for
 		// whatever is pending, each answer after its own commit.
-		gc := groupcommit.Config{Writers: m.db.Writers()}
+		gc := m.db.GroupCommit()
 		if m.dispatcher != nil {
 			gc.OnCommit = m.dispatcher.Wake
 		}
