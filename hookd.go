@@ -8,10 +8,12 @@ package hookd
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
+
+	"github.com/hookd/hookd/internal/jsonx"
 )
 
 // Service is one configured webhook sender, addressed as POST /webhooks/{Name}.
@@ -146,18 +148,46 @@ var sensitiveHeaders = map[string]bool{
 }
 
 // HeaderJSON returns the headers kept with the event, as a JSON object:
-// Header less Authorization, Proxy-Authorization and Cookie. It is
-// computed once, so the ingest handler computes it on the request's
-// goroutine and the store's single writer only copies it.
+// Header less Authorization, Proxy-Authorization and Cookie, names sorted
+// (as encoding/json writes a map). It is computed once, so the ingest
+// handler computes it on the request's goroutine and the store's single
+// writer only copies it.
 func (e *Event) HeaderJSON() []byte {
 	if e.headerJSON == nil {
-		kept := make(http.Header, len(e.Header))
-		for k, v := range e.Header {
+		names := make([]string, 0, len(e.Header))
+		size := 2
+		for k, vs := range e.Header {
 			if !sensitiveHeaders[http.CanonicalHeaderKey(k)] {
-				kept[k] = v
+				names = append(names, k)
+				size += len(k) + 6
+				for _, v := range vs {
+					size += len(v) + 3
+				}
 			}
 		}
-		e.headerJSON, _ = json.Marshal(kept) // a map of string slices always encodes
+		slices.Sort(names)
+		b := make([]byte, 0, size)
+		b = append(b, '{')
+		for i, k := range names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonx.AppendString(b, k)
+			b = append(b, ':')
+			if e.Header[k] == nil {
+				b = append(b, "null"...)
+				continue
+			}
+			b = append(b, '[')
+			for j, v := range e.Header[k] {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = jsonx.AppendString(b, v)
+			}
+			b = append(b, ']')
+		}
+		e.headerJSON = append(b, '}')
 	}
 	return e.headerJSON
 }

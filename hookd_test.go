@@ -1,6 +1,12 @@
 package hookd
 
-import "testing"
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"testing"
+)
 
 func TestStatusOf(t *testing.T) {
 	t.Parallel()
@@ -56,5 +62,47 @@ func TestValidEmail(t *testing.T) {
 		if got := ValidEmail(s); got != want {
 			t.Errorf("ValidEmail(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+func TestHeaderJSON(t *testing.T) {
+	header := http.Header{
+		"Content-Type":        {"application/json"},
+		"X-Multi":             {"a", `b"c\d`, "e\x00f"},
+		"X-Latin1":            {"caf\xe9 <&>"}, // not UTF-8
+		"X-Empty":             {},
+		"Authorization":       {"Bearer secret"},
+		"authorization":       {"Basic c2VjcmV0"}, // not canonical: still kept out
+		"Proxy-Authorization": {"secret"},
+		"Cookie":              {"session=secret"},
+	}
+	ev := &Event{Header: header}
+	got := ev.HeaderJSON()
+	if !json.Valid(got) {
+		t.Fatalf("HeaderJSON = %s, not valid JSON", got)
+	}
+	if bytes.Contains(got, []byte("secret")) || bytes.Contains(got, []byte("c2VjcmV0")) {
+		t.Errorf("HeaderJSON = %s, holds a credential", got)
+	}
+	// What encoding/json makes of the kept headers.
+	kept := http.Header{}
+	for k, v := range header {
+		if k != "Authorization" && k != "authorization" && k != "Proxy-Authorization" && k != "Cookie" {
+			kept[k] = v
+		}
+	}
+	wantJSON, _ := json.Marshal(kept)
+	var g, w map[string][]string
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(wantJSON, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("HeaderJSON decodes to %q, encoding/json's to %q", g, w)
+	}
+	if again := ev.HeaderJSON(); &again[0] != &got[0] {
+		t.Error("HeaderJSON is computed again on the second call")
 	}
 }

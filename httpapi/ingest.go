@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/jsonx"
 	"github.com/hookd/hookd/store"
 )
 
@@ -77,42 +78,23 @@ func (in *Ingest) Handler() http.Handler {
 }
 
 // writeAccepted writes the body of 202 and 200 answers,
-// {"status","event_id","service","idempotency_key"}, by hand: it is the
-// hottest path, and encoding/json's reflection costs more than the rest of
-// the answer.
+// {"status","event_id","service","idempotency_key"}, by hand (package
+// jsonx says why).
 func writeAccepted(w http.ResponseWriter, status int, outcome, eventID, service, key string) {
 	b := make([]byte, 0, 128+len(key))
 	b = append(b, `{"status":"`...)
 	b = append(b, outcome...) // a constant
 	b = append(b, `","event_id":`...)
-	b = appendJSONString(b, eventID)
+	b = jsonx.AppendString(b, eventID)
 	b = append(b, `,"service":`...)
-	b = appendJSONString(b, service)
+	b = jsonx.AppendString(b, service)
 	b = append(b, `,"idempotency_key":`...)
-	b = appendJSONString(b, key)
+	b = jsonx.AppendString(b, key)
 	b = append(b, "}\n"...)
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// appendJSONString appends s as a JSON string. s is valid UTF-8 (keys are
-// checked at ingest); quotes, backslashes and control characters are escaped.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
 
 // serve handles one webhook; each step is a row of CONTRACT §1's table and
