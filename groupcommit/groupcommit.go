@@ -36,12 +36,12 @@ type Config struct {
 	// OnCommit, if set, is called after each batch that committed, e.g. to
 	// wake the dispatcher of the events' jobs. It must not block.
 	OnCommit func()
-	// Linger, if positive, lets a writer that found several requests
-	// queued wait for more before it commits: for as long as they keep
-	// coming (a lull of Linger/5 ends the wait), up to Linger in all, or
-	// until the batch is full. A bigger batch costs less per event (one
-	// commit, one fsync, shared pages), which matters when one writer
-	// does all the work. A lone request never waits.
+	// Linger, if positive, lets an idle writer that sees concurrent
+	// requests wait for more before it commits (see lingers): for as long
+	// as they keep coming (a lull of Linger/5 ends the wait), up to Linger
+	// in all, or until the batch is full. A bigger batch costs less per
+	// event (one commit, one fsync, shared pages), which matters when one
+	// writer does all the work. A lone request never waits.
 	Linger time.Duration
 }
 
@@ -118,16 +118,23 @@ func (c *Committer) write() {
 	defer c.wg.Done()
 	batch := make([]*request, 0, c.cfg.MaxBatch)
 	subs := make([]hookd.Submission, 0, c.cfg.MaxBatch)
+	prev := 0 // requests in the last batch
 	for {
 		var first *request
+		waited := false
 		select {
 		case first = <-c.queue:
-		case <-c.closing:
-			// Drain what was queued before Close.
+		default:
+			waited = true
 			select {
 			case first = <-c.queue:
-			default:
-				return
+			case <-c.closing:
+				// Drain what was queued before Close.
+				select {
+				case first = <-c.queue:
+				default:
+					return
+				}
 			}
 		}
 		batch = append(batch[:0], first)
@@ -142,11 +149,22 @@ func (c *Committer) write() {
 				break gather
 			}
 		}
-		if c.cfg.Linger > 0 && len(batch) > 1 {
+		if c.lingers(waited, len(batch), prev) {
 			batch = c.linger(batch, n)
 		}
+		prev = len(batch)
 		c.commit(batch, subs[:0])
 	}
+}
+
+// lingers reports whether a writer should wait for more requests before
+// committing a batch: only if it had to wait for this batch's first
+// request (the writer is not what limits throughput, so fewer, bigger
+// commits save work for the rest) and requests come concurrently (this
+// batch or the last had several). A writer that finds requests queued
+// commits at once: lingering would only idle it.
+func (c *Committer) lingers(waited bool, batch, prev int) bool {
+	return c.cfg.Linger > 0 && waited && (batch > 1 || prev > 1)
 }
 
 // linger adds to batch the requests that keep arriving, until the batch is
