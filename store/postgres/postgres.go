@@ -209,11 +209,19 @@ func migrate(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// insertEvent stores a new event, or takes over the row of an expired key.
-// It returns no row when a live event holds the key.
-const insertEvent = `
+// insertEvents stores a batch of new events in one statement, or takes
+// over the rows of expired keys (one statement per event cost PostgreSQL
+// more than the rows did). It returns the IDs it stored: a key held by a
+// live event returns none. Rows go in in the order given (WITH
+// ORDINALITY), which Accept makes key order. The keys must be distinct: a
+// statement may not touch one row twice.
+const insertEvents = `
 INSERT INTO hookd_event (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+SELECT id, service, key, hash, body, header::json, received_at, expires_at, pending::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::text[],
+            $7::timestamptz[], $8::timestamptz[], $9::text[])
+     WITH ORDINALITY AS u(id, service, key, hash, body, header, received_at, expires_at, pending, n)
+ORDER BY n
 ON CONFLICT (service, idempotency_key) DO UPDATE SET
     id = excluded.id, payload_hash = excluded.payload_hash, body = excluded.body, header = excluded.header,
     received_at = excluded.received_at, expires_at = excluded.expires_at, pending_jobs = excluded.pending_jobs
@@ -244,19 +252,22 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 			return nil, hookd.Errorf(hookd.EInvalidIdempotencyKey, "service and idempotency key must be UTF-8 without NUL")
 		}
 	}
-	// Insert in key order: concurrent batches then wait for each other's
-	// keys in one order, never in a cycle. The sort is stable, so that of
-	// two submissions with one key, the earlier is the one accepted.
-	order := make([]int, len(subs))
-	for i := range order {
-		order[i] = i
+	// Write the first submission of each key, in key order: concurrent
+	// batches then wait for each other's keys in one order, never in a
+	// cycle. Repeats of a key in the batch are answered from its first.
+	first := store.FirstOfKey(subs)
+	var writes []int
+	for i, f := range first {
+		if f == i {
+			writes = append(writes, i)
+		}
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
+	slices.SortFunc(writes, func(a, b int) int {
 		ea, eb := subs[a].Event, subs[b].Event
 		return cmp.Or(strings.Compare(ea.Service, eb.Service), strings.Compare(ea.IdempotencyKey, eb.IdempotencyKey))
 	})
 	for attempt := 1; ; attempt++ {
-		results, err := db.accept(ctx, subs, order)
+		results, err := db.accept(ctx, subs, first, writes)
 		if (errors.Is(err, errRetry) || isRetryable(err)) && attempt < maxAcceptAttempts && ctx.Err() == nil {
 			continue
 		}
@@ -264,39 +275,44 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 	}
 }
 
-func (db *DB) accept(ctx context.Context, subs []hookd.Submission, order []int) ([]hookd.Result, error) {
+func (db *DB) accept(ctx context.Context, subs []hookd.Submission, first, writes []int) ([]hookd.Result, error) {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return nil, wrap("accept", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 
-	// One round trip for every insert.
-	batch := &pgx.Batch{}
-	for _, i := range order {
+	n := len(writes)
+	ids, services, keys, headers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	hashes, bodies := make([][]byte, n), make([][]byte, n)
+	received, expires := make([]time.Time, n), make([]time.Time, n)
+	pending := make([]*string, n)
+	for w, i := range writes {
 		ev := subs[i].Event
-		batch.Queue(insertEvent, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body,
-			string(ev.HeaderJSON()), ev.ReceivedAt, ev.ExpiresAt, pendingParam(subs[i].Jobs))
+		ids[w], services[w], keys[w], headers[w] = ev.ID, ev.Service, ev.IdempotencyKey, string(ev.HeaderJSON())
+		hashes[w], bodies[w], received[w], expires[w] = ev.PayloadHash, ev.Body, ev.ReceivedAt, ev.ExpiresAt
+		pending[w] = pendingParam(subs[i].Jobs)
 	}
-	results := make([]hookd.Result, len(subs))
-	var held []int // submissions whose key a live event holds
-	if err := readBatch(tx.SendBatch(ctx, batch), order, func(i int, row pgx.Row) error {
-		var id string
-		switch err := row.Scan(&id); {
-		case err == nil:
-			results[i] = hookd.Result{Outcome: hookd.Accepted, EventID: id}
-		case errors.Is(err, pgx.ErrNoRows):
-			held = append(held, i)
-		default:
-			return err
-		}
-		return nil
-	}); err != nil {
+	rows, err := tx.Query(ctx, insertEvents, ids, services, keys, hashes, bodies, headers, received, expires, pending)
+	if err != nil {
+		return nil, wrap("accept", err)
+	}
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		return nil, wrap("accept", err)
 	}
 
-	// A second round trip reads the holders, now committed (or our own):
-	// each statement of a READ COMMITTED transaction sees the latest commits.
+	results := make([]hookd.Result, len(subs))
+	var held []int // writes whose key a live event holds
+	for _, i := range writes {
+		results[i] = hookd.Result{Outcome: hookd.Accepted, EventID: subs[i].Event.ID}
+		if len(stored) < len(writes) && !slices.Contains(stored, subs[i].Event.ID) {
+			held = append(held, i)
+		}
+	}
+	// A second round trip reads the holders, now committed: each
+	// statement of a READ COMMITTED transaction sees the latest commits.
+	heldHash := map[int][]byte{}
 	if len(held) > 0 {
 		batch := &pgx.Batch{}
 		for _, i := range held {
@@ -310,7 +326,7 @@ func (db *DB) accept(ctx context.Context, subs []hookd.Submission, order []int) 
 			} else if err != nil {
 				return err
 			}
-			results[i] = hookd.Result{Outcome: hookd.Duplicate, EventID: id}
+			results[i], heldHash[i] = hookd.Result{Outcome: hookd.Duplicate, EventID: id}, hash
 			if string(hash) != string(subs[i].Event.PayloadHash) {
 				results[i].Outcome = hookd.Conflict
 			}
@@ -319,6 +335,12 @@ func (db *DB) accept(ctx context.Context, subs []hookd.Submission, order []int) 
 			return nil, wrap("accept", err)
 		}
 	}
+	store.ResolveRepeats(subs, results, first, func(f int) []byte {
+		if hash, ok := heldHash[f]; ok {
+			return hash
+		}
+		return subs[f].Event.PayloadHash
+	})
 
 	if err := tx.Commit(ctx); err != nil {
 		return nil, wrap("accept: commit", err)
