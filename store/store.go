@@ -186,9 +186,23 @@ func DecodePending(id, service string, b []byte) ([]hookd.NewJob, error) {
 	return jobs, nil
 }
 
-// PendingJobs shows an event's not yet dispatched jobs as pending jobs
+// SetJobs sets an event's jobs and status: first the jobs still in its
+// outbox column (pending, nil for NULL), then those queued in River.
+func SetJobs(ev *hookd.Event, queued []*hookd.Job, pending []byte) error {
+	if pending != nil {
+		nj, err := DecodePending(ev.ID, ev.Service, pending)
+		if err != nil {
+			return err
+		}
+		queued = append(pendingJobs(nj), queued...)
+	}
+	ev.Jobs, ev.Status = queued, hookd.StatusOf(queued)
+	return nil
+}
+
+// pendingJobs shows an event's not yet dispatched jobs as pending jobs
 // (with ID 0: River has not numbered them yet).
-func PendingJobs(jobs []hookd.NewJob) []*hookd.Job {
+func pendingJobs(jobs []hookd.NewJob) []*hookd.Job {
 	out := make([]*hookd.Job, len(jobs))
 	for i, j := range jobs {
 		out[i] = &hookd.Job{EventID: j.Args.EventID, Service: j.Args.Service, Action: j.Args.Action,

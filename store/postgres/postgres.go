@@ -494,18 +494,13 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev.Jobs, err = db.jobs(ctx, `WHERE args ->> 'event_id' = $1 AND kind = `+jobKind+` ORDER BY id`, id)
+	queued, err := db.jobs(ctx, `WHERE args ->> 'event_id' = $1 AND kind = `+jobKind+` ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}
-	if pending != nil {
-		nj, err := store.DecodePending(ev.ID, ev.Service, []byte(*pending))
-		if err != nil {
-			return nil, err
-		}
-		ev.Jobs = append(store.PendingJobs(nj), ev.Jobs...)
+	if err := store.SetJobs(ev, queued, pending); err != nil {
+		return nil, err
 	}
-	ev.Status = hookd.StatusOf(ev.Jobs)
 	return ev, nil
 }
 
@@ -517,13 +512,13 @@ func (db *DB) EventBody(ctx context.Context, id string) (*hookd.Event, error) {
 }
 
 // event reads an event's row and its outbox column.
-func (db *DB) event(ctx context.Context, id string) (*hookd.Event, *string, error) {
+func (db *DB) event(ctx context.Context, id string) (*hookd.Event, []byte, error) {
 	if !storable(id) {
 		return nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	}
 	ev := &hookd.Event{}
 	var header string
-	var pending *string
+	var pending []byte
 	err := db.pool.QueryRow(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at,
 		pending_jobs::text FROM hookd_event WHERE id = $1`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
 		&ev.Body, &header, &ev.ReceivedAt, &ev.ExpiresAt, &pending)

@@ -464,18 +464,13 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev.Jobs, err = db.jobs(ctx, `WHERE json_extract(args, '$.event_id') = ? ORDER BY id`, id)
+	queued, err := db.jobs(ctx, `WHERE json_extract(args, '$.event_id') = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}
-	if pending != nil {
-		nj, err := store.DecodePending(ev.ID, ev.Service, pending)
-		if err != nil {
-			return nil, err
-		}
-		ev.Jobs = append(store.PendingJobs(nj), ev.Jobs...)
+	if err := store.SetJobs(ev, queued, pending); err != nil {
+		return nil, err
 	}
-	ev.Status = hookd.StatusOf(ev.Jobs)
 	return ev, nil
 }
 
