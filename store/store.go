@@ -231,14 +231,20 @@ func FirstOfKey(subs []hookd.Submission) []int {
 
 // ResolveRepeats answers the repeated keys of a batch from their first's
 // result: the same event, a duplicate when their payload matches the one
-// stored (storedHash of the first), else a conflict.
-func ResolveRepeats(subs []hookd.Submission, results []hookd.Result, first []int, storedHash func(first int) []byte) {
+// stored, else a conflict. The one stored is the first's own, unless a live
+// event already held the key: heldHash has that event's payload hash, by
+// the first's index.
+func ResolveRepeats(subs []hookd.Submission, results []hookd.Result, first []int, heldHash map[int][]byte) {
 	for i, f := range first {
 		if f == i {
 			continue
 		}
+		stored, ok := heldHash[f]
+		if !ok {
+			stored = subs[f].Event.PayloadHash
+		}
 		results[i] = hookd.Result{Outcome: hookd.Duplicate, EventID: results[f].EventID}
-		if !bytes.Equal(storedHash(f), subs[i].Event.PayloadHash) {
+		if !bytes.Equal(stored, subs[i].Event.PayloadHash) {
 			results[i].Outcome = hookd.Conflict
 		}
 	}

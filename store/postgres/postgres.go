@@ -335,12 +335,7 @@ func (db *DB) accept(ctx context.Context, subs []hookd.Submission, first, writes
 			return nil, wrap("accept", err)
 		}
 	}
-	store.ResolveRepeats(subs, results, first, func(f int) []byte {
-		if hash, ok := heldHash[f]; ok {
-			return hash
-		}
-		return subs[f].Event.PayloadHash
-	})
+	store.ResolveRepeats(subs, results, first, heldHash)
 
 	if err := tx.Commit(ctx); err != nil {
 		return nil, wrap("accept: commit", err)

@@ -308,12 +308,7 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 			}
 		}
 	}
-	store.ResolveRepeats(subs, results, first, func(f int) []byte {
-		if hash, ok := held[f]; ok {
-			return hash
-		}
-		return subs[f].Event.PayloadHash
-	})
+	store.ResolveRepeats(subs, results, first, held)
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("accept: commit: %w", err)
 	}
