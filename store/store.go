@@ -213,10 +213,10 @@ func pendingJobs(jobs []hookd.NewJob) []*hookd.Job {
 
 // FirstOfKey returns, for each submission, the index of the first
 // submission in subs with the same service and key (its own index for the
-// first). Backends write only the first of each key; ResolveRepeats then
-// answers the others.
-func FirstOfKey(subs []hookd.Submission) []int {
-	first := make([]int, len(subs))
+// first), and the indexes of those firsts, in order. Backends write only
+// the firsts; ResolveRepeats then answers the others.
+func FirstOfKey(subs []hookd.Submission) (first, firsts []int) {
+	first = make([]int, len(subs))
 	seen := make(map[[2]string]int, len(subs))
 	for i, s := range subs {
 		k := [2]string{s.Event.Service, s.Event.IdempotencyKey}
@@ -224,9 +224,10 @@ func FirstOfKey(subs []hookd.Submission) []int {
 			first[i] = f
 		} else {
 			seen[k], first[i] = i, i
+			firsts = append(firsts, i)
 		}
 	}
-	return first
+	return first, firsts
 }
 
 // ResolveRepeats answers the repeated keys of a batch from their first's

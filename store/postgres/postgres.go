@@ -255,13 +255,7 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 	// Write the first submission of each key, in key order: concurrent
 	// batches then wait for each other's keys in one order, never in a
 	// cycle. Repeats of a key in the batch are answered from its first.
-	first := store.FirstOfKey(subs)
-	var writes []int
-	for i, f := range first {
-		if f == i {
-			writes = append(writes, i)
-		}
-	}
+	first, writes := store.FirstOfKey(subs)
 	slices.SortFunc(writes, func(a, b int) int {
 		ea, eb := subs[a].Event, subs[b].Event
 		return cmp.Or(strings.Compare(ea.Service, eb.Service), strings.Compare(ea.IdempotencyKey, eb.IdempotencyKey))

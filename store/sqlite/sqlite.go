@@ -232,13 +232,7 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 	if len(subs) == 0 {
 		return results, nil
 	}
-	first := store.FirstOfKey(subs)
-	var writes []int // the first submission of each key
-	for i, f := range first {
-		if f == i {
-			writes = append(writes, i)
-		}
-	}
+	first, writes := store.FirstOfKey(subs) // writes: the first submission of each key
 	// Prepare before the transaction: with one connection, the pool has
 	// none to prepare on while a transaction holds it.
 	stmts := map[int]*sql.Stmt{}
