@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -42,6 +43,7 @@ type benchFlags struct {
 	Connections int           `json:"connections"`
 	Duration    time.Duration `json:"-"`
 	Warmup      time.Duration `json:"-"`
+	Rounds      int           `json:"rounds"`
 	BodySize    int           `json:"body_size"`
 	Duplicates  float64       `json:"duplicates"`
 	Database    string        `json:"-"`
@@ -83,6 +85,8 @@ type benchTarget struct {
 	ServerCPUPerReq float64 `json:"server_cpu_per_request_us"` // -1: unknown
 	ClientCPUPerReq float64 `json:"client_cpu_per_request_us"` // -1: unknown
 	Ratio           float64 `json:"ratio_to_baseline"`
+	// RoundRatios is accepted/s over the baseline's, in each round.
+	RoundRatios []float64 `json:"round_ratios,omitempty"`
 }
 
 // benchDrainResult is the drain measurement.
@@ -109,8 +113,9 @@ func (c *cli) bench(ctx context.Context, args []string) error {
 	fs := c.flags("bench", benchDoc)
 	var f benchFlags
 	fs.IntVar(&f.Connections, "connections", 64, "concurrent keep-alive connections, each sending requests back to back")
-	fs.DurationVar(&f.Duration, "duration", 10*time.Second, "how long each target is measured")
-	fs.DurationVar(&f.Warmup, "warmup", 2*time.Second, "load sent to each target before it is measured")
+	fs.DurationVar(&f.Duration, "duration", 10*time.Second, "how long each target is measured in all, split evenly over the rounds")
+	fs.IntVar(&f.Rounds, "rounds", 5, "rounds of measurement; each measures every target in turn, so that the baseline and hookd see the same machine")
+	fs.DurationVar(&f.Warmup, "warmup", 400*time.Millisecond, "load sent to a target before each of its measured windows")
 	fs.IntVar(&f.BodySize, "body-size", 600, "size of each JSON body in `bytes` (idempotency_key, email, padding)")
 	fs.Float64Var(&f.Duplicates, "duplicates", 0, "`fraction` of requests (0 to 1) that resend an earlier request exactly; hookd answers them 200")
 	fs.StringVar(&f.Database, "database", "", "a postgres:// `URL` to measure PostgreSQL (a fresh schema is created and dropped); default a temporary SQLite file")
@@ -125,9 +130,9 @@ func (c *cli) bench(ctx context.Context, args []string) error {
 	case fs.NArg() > 0:
 		fmt.Fprintf(c.stderr, "hookd bench: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
-	case f.Connections < 1, f.Duration <= 0, f.Warmup < 0, f.BodySize < 1, f.DrainEvents < 1,
+	case f.Connections < 1, f.Duration <= 0, f.Rounds < 1, f.Warmup < 0, f.BodySize < 1, f.DrainEvents < 1,
 		f.Duplicates < 0, f.Duplicates >= 1:
-		fmt.Fprintln(c.stderr, "hookd bench: --connections, --duration, --body-size and --drain-events must be positive, --warmup not negative, --duplicates in [0, 1)")
+		fmt.Fprintln(c.stderr, "hookd bench: --connections, --duration, --rounds, --body-size and --drain-events must be positive, --warmup not negative, --duplicates in [0, 1)")
 		return errUsage
 	}
 	f.DatabaseKind = "sqlite (synchronous=FULL)" // the store's default, which serve uses
@@ -206,7 +211,9 @@ func (b *benchRun) run(ctx context.Context) (*benchReport, error) {
 		return nil, err
 	}
 
-	// 1. The baseline.
+	// 1. The servers: the baseline, and hookd (ingest only: the workers
+	// would compete for the CPU). Both run for the whole measurement; the
+	// one not under load is idle.
 	b.logf("starting the baseline server")
 	base, m, err := b.start(ctx, func() (*benchChild, []string, error) {
 		return startBenchChild(ctx, "bench-baseline", f.Binary, []string{"bench-baseline", "--listen", "127.0.0.1:0"},
@@ -215,16 +222,6 @@ func (b *benchRun) run(ctx context.Context) (*benchReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := b.measure(ctx, "baseline", "http://"+m[1]+"/webhooks/email", "b", base.pid())
-	if err != nil {
-		return nil, err
-	}
-	report.Targets = append(report.Targets, t)
-	if err := base.stop(); err != nil {
-		return nil, err
-	}
-
-	// 2. hookd, ingest only: the workers would compete for the CPU.
 	db, err := b.dbs.newDatabase(ctx)
 	if err != nil {
 		return nil, err
@@ -238,19 +235,61 @@ func (b *benchRun) run(ctx context.Context) (*benchReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, svc := range []string{"email", "noop"} {
-		t, err := b.measure(ctx, "hookd "+svc, "http://"+ingest+"/webhooks/"+svc, svc[:1], srv.pid())
-		if err != nil {
+	targets := []benchSubject{
+		{name: "baseline", url: "http://" + m[1] + "/webhooks/email", tag: "b", pid: base.pid()},
+		{name: "hookd email", url: "http://" + ingest + "/webhooks/email", tag: "e", pid: srv.pid()},
+		{name: "hookd noop", url: "http://" + ingest + "/webhooks/noop", tag: "n", pid: srv.pid()},
+	}
+
+	// 2. The rounds. The machine's speed drifts (other tenants, CPU
+	// frequency): measured one after the other, the baseline and hookd
+	// could see different machines. In rounds, every target gets a window
+	// in each, in an order that alternates, and its figures are the sum
+	// of its windows: a drift touches them alike.
+	window := f.Duration / time.Duration(f.Rounds)
+	b.logf("measuring %d rounds; each target per round: %v warm-up, %v measured", f.Rounds, f.Warmup, window)
+	sums := make([]benchLoadResult, len(targets))
+	rates := make([][]float64, len(targets)) // accepted/s per round
+	for round := range f.Rounds {
+		order := []int{0, 1, 2}
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, i := range order {
+			t := targets[i]
+			// The window starts with both servers idle: hookd may still be
+			// moving the last window's jobs out of its outbox.
+			benchSettle(ctx, base.pid(), srv.pid())
+			l := &benchLoad{
+				URL: t.url, Secret: []byte(b.secret), Connections: f.Connections, BodySize: f.BodySize,
+				Duplicates: f.Duplicates, KeyPrefix: fmt.Sprintf("%s%s%02d", b.runID, t.tag, round),
+				Warmup: f.Warmup, Duration: window, PID: t.pid,
+			}
+			r, err := l.run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			sums[i].add(r)
+			rates[i] = append(rates[i], float64(r.ok())/r.Window.Seconds())
+		}
+	}
+	for _, c := range []*benchChild{base, srv} {
+		if err := c.stop(); err != nil {
 			return nil, err
 		}
-		t.Ratio = 0
-		if base := report.Targets[0].AcceptedPerSec; base > 0 {
-			t.Ratio = t.AcceptedPerSec / base
-		}
-		report.Targets = append(report.Targets, t)
 	}
-	if err := srv.stop(); err != nil {
-		return nil, err
+	for i, t := range targets {
+		tg := benchFigures(t.name, &sums[i])
+		if i > 0 {
+			tg.Ratio = 0
+			if baseline := report.Targets[0].AcceptedPerSec; baseline > 0 {
+				tg.Ratio = tg.AcceptedPerSec / baseline
+			}
+			for round, rate := range rates[i] {
+				tg.RoundRatios = append(tg.RoundRatios, math.Round(rate/rates[0][round]*1000)/1000)
+			}
+		}
+		report.Targets = append(report.Targets, tg)
 	}
 
 	if !f.SkipDrain {
@@ -276,19 +315,38 @@ func (b *benchRun) start(ctx context.Context, startFn func() (*benchChild, []str
 	return c, m, ctx.Err()
 }
 
-// measure drives one target with the run's load and turns what was
-// measured into its figures.
-func (b *benchRun) measure(ctx context.Context, name, url, tag string, pid int) (benchTarget, error) {
-	f := b.flags
-	b.logf("measuring %s: %v warm-up, %v measured", name, f.Warmup, f.Duration)
-	l := &benchLoad{
-		URL: url, Secret: []byte(b.secret), Connections: f.Connections, BodySize: f.BodySize,
-		Duplicates: f.Duplicates, KeyPrefix: b.runID + tag, Warmup: f.Warmup, Duration: f.Duration, PID: pid,
+// benchSubject is one target of the load: a server and one of its services.
+type benchSubject struct {
+	name, url string
+	tag       string // in the idempotency keys: unique per target and round
+	pid       int    // the server process
+}
+
+// benchSettle waits, at most benchSettleMax, until none of the processes
+// pids uses more than a tenth of a CPU.
+func benchSettle(ctx context.Context, pids ...int) {
+	const interval = 200 * time.Millisecond
+	deadline := time.Now().Add(benchSettleMax)
+	for _, pid := range pids {
+		for prev := benchProcessCPU(pid); prev >= 0 && time.Now().Before(deadline); {
+			if !benchSleepUntil(ctx, time.Now().Add(interval)) {
+				return
+			}
+			cpu := benchProcessCPU(pid)
+			if cpu-prev <= interval/10 {
+				break
+			}
+			prev = cpu
+		}
 	}
-	r, err := l.run(ctx)
-	if err != nil {
-		return benchTarget{}, err
-	}
+}
+
+// benchSettleMax bounds benchSettle.
+const benchSettleMax = 10 * time.Second
+
+// benchFigures turns what was measured of one target into its figures.
+func benchFigures(name string, r *benchLoadResult) benchTarget {
+	slices.Sort(r.Latencies)
 	// Rounded to the microsecond, which is all the clocks can say.
 	ms := func(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
 	perReq := func(cpu time.Duration) float64 {
@@ -314,7 +372,7 @@ func (b *benchRun) measure(ctx context.Context, name, url, tag string, pid int) 
 		ServerCPUPerReq: perReq(r.ServerCPU),
 		ClientCPUPerReq: perReq(r.ClientCPU),
 		Ratio:           1,
-	}, nil
+	}
 }
 
 // Bounds on the drain: it fails when no forward arrives for
@@ -500,8 +558,8 @@ func benchMachineInfo() benchMachine {
 // printBench prints a report as a header line and a table.
 func printBench(w io.Writer, r *benchReport) {
 	s, m := r.Settings, r.Machine
-	fmt.Fprintf(w, "hookd bench: %d connections, %v measured after %v warm-up, %d-byte bodies, %g%% duplicates; %s; %d CPUs, GOMAXPROCS=%d, %s/%s, %s",
-		s.Connections, time.Duration(s.DurationSeconds*float64(time.Second)), time.Duration(s.WarmupSeconds*float64(time.Second)),
+	fmt.Fprintf(w, "hookd bench: %d connections, %v measured in %d rounds (%v warm-up before each window), %d-byte bodies, %g%% duplicates; %s; %d CPUs, GOMAXPROCS=%d, %s/%s, %s",
+		s.Connections, time.Duration(s.DurationSeconds*float64(time.Second)), s.Rounds, time.Duration(s.WarmupSeconds*float64(time.Second)),
 		s.BodySize, s.Duplicates*100, s.DatabaseKind, m.CPUs, m.GOMAXPROCS, m.OS, m.Arch, m.Go)
 	if m.CPUModel != "" {
 		fmt.Fprintf(w, ", %s", m.CPUModel)
@@ -527,6 +585,13 @@ func printBench(w io.Writer, r *benchReport) {
 	}
 	tw.Flush()
 	for _, t := range r.Targets {
+		if len(t.RoundRatios) > 1 {
+			fmt.Fprintf(w, "%s vs baseline, round by round:", t.Name)
+			for _, x := range t.RoundRatios {
+				fmt.Fprintf(w, " %.2f", x)
+			}
+			fmt.Fprintln(w)
+		}
 		// The baseline stores nothing, so it answers duplicates 202.
 		if s.Duplicates > 0 && t.Name != "baseline" {
 			fmt.Fprintf(w, "%s: %d duplicates sent, %d answered 200\n", t.Name, t.DuplicatesSent, t.Duplicates)

@@ -60,6 +60,28 @@ func (r *benchLoadResult) answered() int {
 	return r.Accepted + r.Duplicates + r.Other2xx + r.Non2xx + r.Errors
 }
 
+// add adds o, measured in another window of the same target, to r.
+func (r *benchLoadResult) add(o *benchLoadResult) {
+	r.Window += o.Window
+	r.Latencies = append(r.Latencies, o.Latencies...)
+	r.Accepted += o.Accepted
+	r.Duplicates += o.Duplicates
+	r.Other2xx += o.Other2xx
+	r.Non2xx += o.Non2xx
+	r.Errors += o.Errors
+	r.DupsSent += o.DupsSent
+	if r.FirstError == "" {
+		r.FirstError = o.FirstError
+	}
+	for _, cpu := range []struct{ sum, add *time.Duration }{{&r.ServerCPU, &o.ServerCPU}, {&r.ClientCPU, &o.ClientCPU}} {
+		if *cpu.sum < 0 || *cpu.add < 0 {
+			*cpu.sum = -1 // unknown in one window: unknown in all
+		} else {
+			*cpu.sum += *cpu.add
+		}
+	}
+}
+
 // ok is the number of 2xx answers in the window.
 func (r *benchLoadResult) ok() int { return r.Accepted + r.Duplicates + r.Other2xx }
 

@@ -4,22 +4,25 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/tidwall/gjson"
 )
 
 // TestBench runs a short "hookd bench" against the real binary and checks
-// that every target was measured, without errors, that duplicates got 200
-// from hookd, and that the drain finished. No timings are asserted.
+// that every target was measured in every round, without errors, that
+// duplicates got 200 from hookd (and nothing else did: every round sends
+// keys of its own), and that the drain finished. No timings are asserted.
 func TestBench(t *testing.T) {
 	t.Parallel()
 	bin := hookdBinary(t)
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"bench",
-		"--duration", "1s", "--warmup", "200ms", "--connections", "4", "--drain-events", "200",
+		"--duration", "1s", "--rounds", "2", "--warmup", "200ms", "--connections", "4", "--drain-events", "200",
 		"--duplicates", "0.2", "--json", "--hookd-binary", bin,
 	}, nil, &stdout, &stderr)
 	if code != 0 {
@@ -49,6 +52,9 @@ func TestBench(t *testing.T) {
 		if tg.Name != "baseline" && tg.Duplicates != tg.DuplicatesSent {
 			t.Errorf("%s: %d duplicates sent, %d answered 200", tg.Name, tg.DuplicatesSent, tg.Duplicates)
 		}
+		if want := map[bool]int{true: 0, false: 2}[tg.Name == "baseline"]; len(tg.RoundRatios) != want {
+			t.Errorf("%s: round ratios %v, want %d", tg.Name, tg.RoundRatios, want)
+		}
 	}
 	if d := r.Drain; d == nil || d.CompletedForward != 200 || d.Events != 200 {
 		t.Errorf("drain: %+v, want 200 events enqueued and forwarded", d)
@@ -64,6 +70,9 @@ func TestBench(t *testing.T) {
 		} else if n, _ := strconv.Atoi(m[1]); n == 0 {
 			t.Errorf("%s: 0 accepted/s in:\n%s", name, text.String())
 		}
+	}
+	if !regexp.MustCompile(`(?m)^hookd noop vs baseline, round by round: \d+\.\d\d \d+\.\d\d$`).Match(text.Bytes()) {
+		t.Errorf("no round-by-round line in:\n%s", text.String())
 	}
 	if !regexp.MustCompile(`(?m)^drain: 200 forward jobs completed`).Match(text.Bytes()) {
 		t.Errorf("no drain line in:\n%s", text.String())
@@ -90,5 +99,27 @@ func TestBenchBody(t *testing.T) {
 		if got := gjson.GetBytes(body, "email").Str; got != "bench@example.com" {
 			t.Errorf("size %d: email %q", size, got)
 		}
+	}
+}
+
+// TestBenchLoadResultAdd checks that a target's windows add up, and that a
+// CPU time unknown in one window is unknown in the sum.
+func TestBenchLoadResultAdd(t *testing.T) {
+	t.Parallel()
+	const ms = time.Millisecond
+	var sum benchLoadResult
+	sum.add(&benchLoadResult{Window: time.Second, Latencies: []time.Duration{3 * ms, 1 * ms}, Accepted: 2, Duplicates: 1,
+		Non2xx: 1, DupsSent: 1, ServerCPU: 5 * time.Millisecond, ClientCPU: -1})
+	sum.add(&benchLoadResult{Window: 2 * time.Second, Latencies: []time.Duration{2 * ms}, Accepted: 1, Errors: 1,
+		FirstError: "refused", ServerCPU: 7 * time.Millisecond, ClientCPU: 4 * time.Millisecond})
+	want := benchLoadResult{Window: 3 * time.Second, Latencies: []time.Duration{3 * ms, 1 * ms, 2 * ms}, Accepted: 3, Duplicates: 1,
+		Non2xx: 1, Errors: 1, DupsSent: 1, FirstError: "refused", ServerCPU: 12 * time.Millisecond, ClientCPU: -1}
+	if !reflect.DeepEqual(sum, want) {
+		t.Errorf("sum\n%+v\nwant\n%+v", sum, want)
+	}
+	// The windows' latencies are sorted together: 1, 2, 3 ms.
+	got := benchFigures("x", &sum)
+	if got.AcceptedPerSec != 4.0/3 || got.P50ms != 2 || got.MaxMs != 3 || got.ServerCPUPerReq != 2000 || got.ClientCPUPerReq != -1 {
+		t.Errorf("figures %+v; want 1.33 accepted/s, p50 2 ms, max 3 ms, server CPU 2000 µs/request, client unknown", got)
 	}
 }
