@@ -130,9 +130,9 @@ func (c *cli) bench(ctx context.Context, args []string) error {
 	case fs.NArg() > 0:
 		fmt.Fprintf(c.stderr, "hookd bench: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
-	case f.Connections < 1, f.Duration <= 0, f.Rounds < 1, f.Warmup < 0, f.BodySize < 1, f.DrainEvents < 1,
+	case f.Connections < 1, f.Duration <= 0, f.Rounds < 1, f.Rounds > 99, f.Warmup < 0, f.BodySize < 1, f.DrainEvents < 1,
 		f.Duplicates < 0, f.Duplicates >= 1:
-		fmt.Fprintln(c.stderr, "hookd bench: --connections, --duration, --rounds, --body-size and --drain-events must be positive, --warmup not negative, --duplicates in [0, 1)")
+		fmt.Fprintln(c.stderr, "hookd bench: --connections, --duration, --body-size and --drain-events must be positive, --rounds 1 to 99, --warmup not negative, --duplicates in [0, 1)")
 		return errUsage
 	}
 	f.DatabaseKind = "sqlite (synchronous=FULL)" // the store's default, which serve uses
@@ -251,7 +251,10 @@ func (b *benchRun) run(ctx context.Context) (*benchReport, error) {
 	sums := make([]benchLoadResult, len(targets))
 	rates := make([][]float64, len(targets)) // accepted/s per round
 	for round := range f.Rounds {
-		order := []int{0, 1, 2}
+		order := make([]int, len(targets))
+		for i := range order {
+			order[i] = i
+		}
 		if round%2 == 1 {
 			slices.Reverse(order)
 		}
@@ -286,7 +289,11 @@ func (b *benchRun) run(ctx context.Context) (*benchReport, error) {
 				tg.Ratio = tg.AcceptedPerSec / baseline
 			}
 			for round, rate := range rates[i] {
-				tg.RoundRatios = append(tg.RoundRatios, math.Round(rate/rates[0][round]*1000)/1000)
+				ratio := 0.0
+				if baseline := rates[0][round]; baseline > 0 {
+					ratio = math.Round(rate/baseline*1000) / 1000
+				}
+				tg.RoundRatios = append(tg.RoundRatios, ratio)
 			}
 		}
 		report.Targets = append(report.Targets, tg)

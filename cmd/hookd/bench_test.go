@@ -123,3 +123,21 @@ func TestBenchLoadResultAdd(t *testing.T) {
 		t.Errorf("figures %+v; want 1.33 accepted/s, p50 2 ms, max 3 ms, server CPU 2000 µs/request, client unknown", got)
 	}
 }
+
+// TestBenchBadFlags checks that settings the benchmark cannot honour stop
+// it before it starts anything, with the usage exit code.
+func TestBenchBadFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--rounds", "0"}, {"--rounds", "100"}, {"--duration", "0s"}, {"--connections", "0"},
+		{"--duplicates", "1"}, {"--warmup", "-1s"}, {"--database", "sqlite:x.db"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), append([]string{"bench"}, args...), nil, &stdout, &stderr); code != 2 {
+			t.Errorf("hookd bench %v exited %d, want 2; stderr:\n%s", args, code, stderr.String())
+		}
+		if stdout.Len() != 0 || !bytes.Contains(stderr.Bytes(), []byte("--")) {
+			t.Errorf("hookd bench %v: stdout %q, stderr %q; want nothing, and the flags named", args, stdout.String(), stderr.String())
+		}
+	}
+}
