@@ -60,7 +60,8 @@ func (r *benchLoadResult) answered() int {
 	return r.Accepted + r.Duplicates + r.Other2xx + r.Non2xx + r.Errors
 }
 
-// add adds o, measured in another window of the same target, to r.
+// add adds o, the tally of another connection or window of the same
+// target, to r.
 func (r *benchLoadResult) add(o *benchLoadResult) {
 	r.Window += o.Window
 	r.Latencies = append(r.Latencies, o.Latencies...)
@@ -138,10 +139,10 @@ func (l *benchLoad) run(ctx context.Context) (*benchLoadResult, error) {
 	}()
 
 	var sent atomic.Int64 // requests started, in count mode
-	stats := make([]*benchConnStats, l.Connections)
+	stats := make([]*benchLoadResult, l.Connections)
 	var wg sync.WaitGroup
 	for i := range l.Connections {
-		s := &benchConnStats{}
+		s := &benchLoadResult{}
 		stats[i] = s
 		c := &benchConn{benchLoad: l, tmpl: tmpl, stats: s, id: i, wStart: wStart, wEnd: wEnd}
 		wg.Go(func() { c.loop(rctx, &sent) })
@@ -157,16 +158,7 @@ func (l *benchLoad) run(ctx context.Context) (*benchLoadResult, error) {
 		res.Window = time.Since(t0)
 	}
 	for _, s := range stats {
-		res.Latencies = append(res.Latencies, s.latencies...)
-		res.Accepted += s.accepted
-		res.Duplicates += s.duplicates
-		res.Other2xx += s.other2xx
-		res.Non2xx += s.non2xx
-		res.Errors += s.errors
-		res.DupsSent += s.dupsSent
-		if res.FirstError == "" {
-			res.FirstError = s.firstError
-		}
+		res.add(s)
 	}
 	slices.Sort(res.Latencies)
 	return res, nil
@@ -184,20 +176,12 @@ func benchSleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-// benchConnStats is one connection's tally; each goroutine has its own, so the
-// hot loop shares nothing.
-type benchConnStats struct {
-	latencies                                                []time.Duration
-	accepted, duplicates, other2xx, non2xx, errors, dupsSent int
-	firstError                                               string
-}
-
 // benchConn is one goroutine sending requests back to back on its own
 // keep-alive connection.
 type benchConn struct {
 	*benchLoad
 	tmpl         *http.Request
-	stats        *benchConnStats
+	stats        *benchLoadResult // this connection's tally: the hot loop shares nothing
 	id           int
 	wStart, wEnd time.Time
 }
@@ -285,25 +269,25 @@ func (c *benchConn) loop(ctx context.Context, sent *atomic.Int64) {
 		}
 		s := c.stats
 		if dup {
-			s.dupsSent++
+			s.DupsSent++
 		}
 		switch {
 		case err != nil:
-			s.errors++
+			s.Errors++
 		case status == http.StatusAccepted:
-			s.accepted++
+			s.Accepted++
 		case status == http.StatusOK:
-			s.duplicates++
+			s.Duplicates++
 		case status/100 == 2:
-			s.other2xx++
+			s.Other2xx++
 		default:
-			s.non2xx++
+			s.Non2xx++
 		}
-		if errText != "" && s.firstError == "" {
-			s.firstError = errText
+		if errText != "" && s.FirstError == "" {
+			s.FirstError = errText
 		}
 		if err == nil && status/100 == 2 {
-			s.latencies = append(s.latencies, end.Sub(start))
+			s.Latencies = append(s.Latencies, end.Sub(start))
 		}
 	}
 }
