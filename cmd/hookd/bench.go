@@ -26,7 +26,9 @@ import (
 const benchDoc = `Measures ingest throughput. In one run it starts a bare baseline server
 (verify the signature, parse the JSON, answer 202, store nothing) and a real
 "hookd serve --role ingest" on a temporary SQLite database (or a fresh schema
-in --database), drives each with the same signed load, and prints per target:
+in --database), drives each with the same signed load, in --rounds rounds
+that give each target a window in turn (so that a drift in the machine's
+speed touches all of them alike), and prints per target:
 accepted/s (2xx answers per second), latency percentiles, non-2xx answers and
 errors, server CPU per request, and the ratio to the baseline. Targets: the
 baseline, a service with an email action (one job per event), a store-only
@@ -85,7 +87,8 @@ type benchTarget struct {
 	ServerCPUPerReq float64 `json:"server_cpu_per_request_us"` // -1: unknown
 	ClientCPUPerReq float64 `json:"client_cpu_per_request_us"` // -1: unknown
 	Ratio           float64 `json:"ratio_to_baseline"`
-	// RoundRatios is accepted/s over the baseline's, in each round.
+	// RoundRatios is accepted/s over the baseline's, in each round; -1
+	// where the baseline answered nothing.
 	RoundRatios []float64 `json:"round_ratios,omitempty"`
 }
 
@@ -130,9 +133,15 @@ func (c *cli) bench(ctx context.Context, args []string) error {
 	case fs.NArg() > 0:
 		fmt.Fprintf(c.stderr, "hookd bench: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
+	// At most 99 rounds: the round is two digits of every key, so that every
+	// key, and so every body, has the same length.
 	case f.Connections < 1, f.Duration <= 0, f.Rounds < 1, f.Rounds > 99, f.Warmup < 0, f.BodySize < 1, f.DrainEvents < 1,
 		f.Duplicates < 0, f.Duplicates >= 1:
 		fmt.Fprintln(c.stderr, "hookd bench: --connections, --duration, --body-size and --drain-events must be positive, --rounds 1 to 99, --warmup not negative, --duplicates in [0, 1)")
+		return errUsage
+	case f.Duration/time.Duration(f.Rounds) < benchMinWindow:
+		fmt.Fprintf(c.stderr, "hookd bench: --duration %v in %d --rounds gives windows under %v, which measure nothing; lengthen --duration or lower --rounds\n",
+			f.Duration, f.Rounds, benchMinWindow)
 		return errUsage
 	}
 	f.DatabaseKind = "sqlite (synchronous=FULL)" // the store's default, which serve uses
@@ -262,7 +271,7 @@ func (b *benchRun) run(ctx context.Context) (*benchReport, error) {
 			t := targets[i]
 			// The window starts with both servers idle: hookd may still be
 			// moving the last window's jobs out of its outbox.
-			benchSettle(ctx, base.pid(), srv.pid())
+			b.settle(ctx, base, srv)
 			l := &benchLoad{
 				URL: t.url, Secret: []byte(b.secret), Connections: f.Connections, BodySize: f.BodySize,
 				Duplicates: f.Duplicates, KeyPrefix: fmt.Sprintf("%s%s%02d", b.runID, t.tag, round),
@@ -289,9 +298,9 @@ func (b *benchRun) run(ctx context.Context) (*benchReport, error) {
 				tg.Ratio = tg.AcceptedPerSec / baseline
 			}
 			for round, rate := range rates[i] {
-				ratio := 0.0
+				ratio := -1.0 // unknown: the baseline answered nothing
 				if baseline := rates[0][round]; baseline > 0 {
-					ratio = math.Round(rate/baseline*1000) / 1000
+					ratio = rate / baseline
 				}
 				tg.RoundRatios = append(tg.RoundRatios, ratio)
 			}
@@ -322,24 +331,33 @@ func (b *benchRun) start(ctx context.Context, startFn func() (*benchChild, []str
 	return c, m, ctx.Err()
 }
 
+// benchMinWindow is the shortest measured window --duration and --rounds
+// may give.
+const benchMinWindow = 100 * time.Millisecond
+
 // benchSubject is one target of the load: a server and one of its services.
 type benchSubject struct {
 	name, url string
-	tag       string // in the idempotency keys: unique per target and round
+	tag       string // in the idempotency keys, unique per target (the round follows it)
 	pid       int    // the server process
 }
 
-// benchSettle waits, at most benchSettleMax, until none of the processes
-// pids uses more than a tenth of a CPU.
-func benchSettle(ctx context.Context, pids ...int) {
+// settle waits until none of the servers uses more than a tenth of a CPU,
+// at most benchSettleMax each, and says so when one does not get there:
+// its window then starts on a busy server.
+func (b *benchRun) settle(ctx context.Context, servers ...*benchChild) {
 	const interval = 200 * time.Millisecond
-	deadline := time.Now().Add(benchSettleMax)
-	for _, pid := range pids {
-		for prev := benchProcessCPU(pid); prev >= 0 && time.Now().Before(deadline); {
+	for _, c := range servers {
+		deadline := time.Now().Add(benchSettleMax)
+		for prev := benchProcessCPU(c.pid()); prev >= 0; {
+			if time.Now().After(deadline) {
+				b.logf("%s still uses more than a tenth of a CPU after %v; measuring anyway", c.name, benchSettleMax)
+				break
+			}
 			if !benchSleepUntil(ctx, time.Now().Add(interval)) {
 				return
 			}
-			cpu := benchProcessCPU(pid)
+			cpu := benchProcessCPU(c.pid())
 			if cpu-prev <= interval/10 {
 				break
 			}
@@ -348,7 +366,7 @@ func benchSettle(ctx context.Context, pids ...int) {
 	}
 }
 
-// benchSettleMax bounds benchSettle.
+// benchSettleMax bounds settle's wait for one server.
 const benchSettleMax = 10 * time.Second
 
 // benchFigures turns what was measured of one target into its figures.
@@ -595,7 +613,11 @@ func printBench(w io.Writer, r *benchReport) {
 		if len(t.RoundRatios) > 1 {
 			fmt.Fprintf(w, "%s vs baseline, round by round:", t.Name)
 			for _, x := range t.RoundRatios {
-				fmt.Fprintf(w, " %.2f", x)
+				if x < 0 {
+					fmt.Fprint(w, " n/a")
+				} else {
+					fmt.Fprintf(w, " %.2f", x)
+				}
 			}
 			fmt.Fprintln(w)
 		}

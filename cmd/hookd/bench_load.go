@@ -157,6 +157,8 @@ func (l *benchLoad) run(ctx context.Context) (*benchLoadResult, error) {
 	if l.Count > 0 {
 		res.Window = time.Since(t0)
 	}
+	// The connections' tallies have no CPU times of their own (zero, which
+	// add counts as known), so adding them keeps the sampled ones.
 	for _, s := range stats {
 		res.add(s)
 	}

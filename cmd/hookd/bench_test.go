@@ -129,7 +129,8 @@ func TestBenchLoadResultAdd(t *testing.T) {
 func TestBenchBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
-		{"--rounds", "0"}, {"--rounds", "100"}, {"--duration", "0s"}, {"--connections", "0"},
+		{"--rounds", "0"}, {"--rounds", "100"}, {"--duration", "0s"}, {"--duration", "400ms", "--rounds", "5"},
+		{"--connections", "0"},
 		{"--duplicates", "1"}, {"--warmup", "-1s"}, {"--database", "sqlite:x.db"},
 	} {
 		var stdout, stderr bytes.Buffer
