@@ -45,7 +45,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
-		err := d.drain(ctx)
+		_, err := drain(ctx, d.batch, d.outbox.Dispatch)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			if !failing {
@@ -68,13 +68,16 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// drain dispatches until the outbox is empty: a full batch means there may
-// be more.
-func (d *Dispatcher) drain(ctx context.Context) error {
+// drain calls step with limit until it does less than limit (a full batch
+// means there may be more) or fails, and returns how much was done in all.
+// Each call is its own transaction, so none holds the database for long.
+func drain(ctx context.Context, limit int, step func(ctx context.Context, limit int) (int, error)) (int, error) {
+	total := 0
 	for {
-		n, err := d.outbox.Dispatch(ctx, d.batch)
-		if err != nil || n < d.batch {
-			return err
+		n, err := step(ctx, limit)
+		total += n
+		if err != nil || n < limit {
+			return total, err
 		}
 	}
 }

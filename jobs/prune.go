@@ -34,19 +34,11 @@ func (p *Pruner) Run(ctx context.Context) {
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
-		total := 0
-		for {
-			n, err := p.store.Prune(ctx, time.Now(), 1000)
-			total += n
-			if err != nil {
-				if ctx.Err() == nil {
-					p.log.Error("pruning expired events failed; trying again later", "err", err, "in", p.interval)
-				}
-				break
-			}
-			if n < 1000 {
-				break
-			}
+		total, err := drain(ctx, 1000, func(ctx context.Context, limit int) (int, error) {
+			return p.store.Prune(ctx, time.Now(), limit)
+		})
+		if err != nil && ctx.Err() == nil {
+			p.log.Error("pruning expired events failed; trying again later", "err", err, "in", p.interval)
 		}
 		if total > 0 {
 			p.log.Info("pruned expired events", "events", total)
