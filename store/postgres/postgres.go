@@ -424,7 +424,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	if tag.RowsAffected() == 1 {
 		return nil
 	}
-	if _, err := db.Event(ctx, id); err != nil {
+	if _, err := db.EventBody(ctx, id); err != nil { // one query: whether it exists
 		return err // not found, or the database failed
 	}
 	return hookd.Errorf(hookd.EConflict, "event %s still has work outstanding; replay it once its jobs have finished", id)
