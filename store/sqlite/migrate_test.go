@@ -6,9 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
-
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/store/storetest"
 )
@@ -23,14 +20,7 @@ func TestMigrateFromWithoutRowid(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	m, err := rivermigrate.New(riversqlite.New(db.db), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := migrate(ctx, db.db, 1); err != nil {
+	if err := db.migrateTo(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	withJob := storetest.Submission("svc", "k1", `{"n":1}`, 1)

@@ -123,7 +123,11 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Migrate applies River's migrations, then hookd's, each at most once.
 // Safe to run from several processes: SQLite serialises the writers.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) error { return db.migrateTo(ctx, 0) }
+
+// migrateTo is Migrate stopping after hookd's version upTo (0: the last),
+// for tests of a later migration.
+func (db *DB) migrateTo(ctx context.Context, upTo int) error {
 	m, err := rivermigrate.New(riversqlite.New(db.db), nil)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -131,7 +135,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("migrate river: %w", err)
 	}
-	if err := migrate(ctx, db.db, 0); err != nil {
+	if err := migrate(ctx, db.db, upTo); err != nil {
 		return err
 	}
 	return db.prepare(ctx)
