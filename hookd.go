@@ -10,10 +10,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
-
-	"github.com/hookd/hookd/internal/jsonx"
 )
 
 // Service is one configured webhook sender, addressed as POST /webhooks/{Name}.
@@ -36,6 +33,15 @@ type Service struct {
 
 	// Actions run in the background for every accepted event.
 	Actions []Action
+}
+
+// KeySources returns where the idempotency key of s's events is looked
+// for, in order: the service's own IdempotencyKey, else its verifier's.
+func (s *Service) KeySources() []KeySource {
+	if len(s.IdempotencyKey) > 0 {
+		return s.IdempotencyKey
+	}
+	return s.Verifier.KeySources()
 }
 
 // Action types.
@@ -132,64 +138,14 @@ type Event struct {
 	// ExpiresAt is when the idempotency key may be used again.
 	ExpiresAt time.Time
 
+	// StoredHeader is Header as stores keep it (store.EncodeHeader), when
+	// the caller encoded it already: the ingest handler does, on the
+	// request's goroutine, so that a store's single writer only copies it.
+	StoredHeader []byte
+
 	// Status and Jobs are filled in by the store when reading.
 	Status EventStatus
 	Jobs   []*Job
-
-	headerJSON []byte // HeaderJSON's, once computed
-}
-
-// sensitiveHeaders are never stored: they may carry the credentials of the
-// basic and api-key schemes, or a proxy's.
-var sensitiveHeaders = map[string]bool{
-	"Authorization":       true,
-	"Proxy-Authorization": true,
-	"Cookie":              true,
-}
-
-// HeaderJSON returns the headers kept with the event, as a JSON object:
-// Header less Authorization, Proxy-Authorization and Cookie, names sorted
-// (as encoding/json writes a map). It is computed once, so the ingest
-// handler computes it on the request's goroutine and the store's single
-// writer only copies it.
-func (e *Event) HeaderJSON() []byte {
-	if e.headerJSON == nil {
-		names := make([]string, 0, len(e.Header))
-		size := 2
-		for k, vs := range e.Header {
-			if !sensitiveHeaders[http.CanonicalHeaderKey(k)] {
-				names = append(names, k)
-				size += len(k) + 6
-				for _, v := range vs {
-					size += len(v) + 3
-				}
-			}
-		}
-		slices.Sort(names)
-		b := make([]byte, 0, size)
-		b = append(b, '{')
-		for i, k := range names {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonx.AppendString(b, k)
-			b = append(b, ':')
-			if e.Header[k] == nil {
-				b = append(b, "null"...)
-				continue
-			}
-			b = append(b, '[')
-			for j, v := range e.Header[k] {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = jsonx.AppendString(b, v)
-			}
-			b = append(b, ']')
-		}
-		e.headerJSON = append(b, '}')
-	}
-	return e.headerJSON
 }
 
 // EventStatus summarises an event's work.
@@ -320,9 +276,9 @@ type Store interface {
 	// with code ENotFound.
 	Event(ctx context.Context, id string) (*Event, error)
 
-	// EventBody returns one event without its jobs and status (what a
+	// EventWithoutJobs returns one event without its jobs and status (what a
 	// worker needs), or an error with code ENotFound.
-	EventBody(ctx context.Context, id string) (*Event, error)
+	EventWithoutJobs(ctx context.Context, id string) (*Event, error)
 
 	// Events lists events (without bodies, with status), newest first, and
 	// the cursor of the next page ("" on the last).

@@ -1,10 +1,8 @@
 package hookd
 
 import (
-	"bytes"
-	"encoding/json"
-	"net/http"
-	"reflect"
+	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -65,44 +63,29 @@ func TestValidEmail(t *testing.T) {
 	}
 }
 
-func TestHeaderJSON(t *testing.T) {
-	header := http.Header{
-		"Content-Type":        {"application/json"},
-		"X-Multi":             {"a", `b"c\d`, "e\x00f"},
-		"X-Latin1":            {"caf\xe9 <&>"}, // not UTF-8
-		"X-Empty":             {},
-		"Authorization":       {"Bearer secret"},
-		"authorization":       {"Basic c2VjcmV0"}, // not canonical: still kept out
-		"Proxy-Authorization": {"secret"},
-		"Cookie":              {"session=secret"},
+// TestDependencies keeps the package boundaries: the domain package uses
+// the standard library only, and the HTTP layer no queue library, so that
+// neither drags a database or River into what imports it.
+func TestDependencies(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs go list")
 	}
-	ev := &Event{Header: header}
-	got := ev.HeaderJSON()
-	if !json.Valid(got) {
-		t.Fatalf("HeaderJSON = %s, not valid JSON", got)
-	}
-	if bytes.Contains(got, []byte("secret")) || bytes.Contains(got, []byte("c2VjcmV0")) {
-		t.Errorf("HeaderJSON = %s, holds a credential", got)
-	}
-	// What encoding/json makes of the kept headers.
-	kept := http.Header{}
-	for k, v := range header {
-		if k != "Authorization" && k != "authorization" && k != "Proxy-Authorization" && k != "Cookie" {
-			kept[k] = v
+	for pkg, forbidden := range map[string]func(dep string) bool{
+		".": func(dep string) bool {
+			first, _, _ := strings.Cut(dep, "/")
+			return strings.Contains(first, ".") && dep != "github.com/hookd/hookd"
+		},
+		"./httpapi": func(dep string) bool { return strings.HasPrefix(dep, "github.com/riverqueue/") },
+	} {
+		out, err := exec.Command("go", "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
 		}
-	}
-	wantJSON, _ := json.Marshal(kept)
-	var g, w map[string][]string
-	if err := json.Unmarshal(got, &g); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(wantJSON, &w); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("HeaderJSON decodes to %q, encoding/json's to %q", g, w)
-	}
-	if again := ev.HeaderJSON(); &again[0] != &got[0] {
-		t.Error("HeaderJSON is computed again on the second call")
+		for dep := range strings.FieldsSeq(string(out)) {
+			if forbidden(dep) {
+				t.Errorf("%s depends on %s", pkg, dep)
+			}
+		}
 	}
 }

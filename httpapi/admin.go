@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/admin"
 )
 
 // Admin serves the admin listener: health, readiness, metrics and the API.
@@ -102,51 +103,6 @@ func (a *Admin) handle(fn func(r *http.Request) (int, any, error)) http.HandlerF
 	}
 }
 
-// EventJSON is an event as the API and the CLI show it.
-type EventJSON struct {
-	ID             string      `json:"id"`
-	Service        string      `json:"service"`
-	IdempotencyKey string      `json:"idempotency_key"`
-	ReceivedAt     time.Time   `json:"received_at"`
-	Status         string      `json:"status"`
-	Jobs           []JobJSON   `json:"jobs,omitempty"`
-	Header         http.Header `json:"headers,omitempty"`
-	Body           *string     `json:"body,omitempty"`
-}
-
-// JobJSON is a job as the API and the CLI show it.
-type JobJSON struct {
-	ID          int64  `json:"id"`
-	EventID     string `json:"event_id"`
-	Service     string `json:"service"`
-	Action      string `json:"action"`
-	State       string `json:"state"`
-	Attempts    int    `json:"attempts"`
-	MaxAttempts int    `json:"max_attempts"`
-	LastError   string `json:"last_error"`
-}
-
-// NewEventJSON converts ev; detail adds its jobs, headers and body.
-func NewEventJSON(ev *hookd.Event, detail bool) EventJSON {
-	e := EventJSON{ID: ev.ID, Service: ev.Service, IdempotencyKey: ev.IdempotencyKey, ReceivedAt: ev.ReceivedAt, Status: string(ev.Status)}
-	if detail {
-		e.Jobs = []JobJSON{}
-		for _, j := range ev.Jobs {
-			e.Jobs = append(e.Jobs, NewJobJSON(j))
-		}
-		e.Header = ev.Header
-		body := string(ev.Body)
-		e.Body = &body
-	}
-	return e
-}
-
-// NewJobJSON converts j.
-func NewJobJSON(j *hookd.Job) JobJSON {
-	return JobJSON{ID: j.ID, EventID: j.EventID, Service: j.Service, Action: j.Action, State: string(j.State),
-		Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, LastError: j.LastError}
-}
-
 func limitParam(r *http.Request) (int, error) {
 	s := r.URL.Query().Get("limit")
 	if s == "" {
@@ -179,11 +135,11 @@ func (a *Admin) listEvents(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	out := struct {
-		Events     []EventJSON `json:"events"`
-		NextCursor string      `json:"next_cursor,omitempty"`
-	}{Events: []EventJSON{}, NextCursor: next}
+		Events     []admin.EventJSON `json:"events"`
+		NextCursor string            `json:"next_cursor,omitempty"`
+	}{Events: []admin.EventJSON{}, NextCursor: next}
 	for _, ev := range events {
-		out.Events = append(out.Events, NewEventJSON(ev, false))
+		out.Events = append(out.Events, admin.NewEventJSON(ev, false))
 	}
 	return http.StatusOK, out, nil
 }
@@ -193,33 +149,15 @@ func (a *Admin) getEvent(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, NewEventJSON(ev, true), nil
+	return http.StatusOK, admin.NewEventJSON(ev, true), nil
 }
 
 func (a *Admin) replay(r *http.Request) (int, any, error) {
-	jobs, err := Replay(r.Context(), a.Store, a.Services, r.PathValue("id"))
+	jobs, err := admin.Replay(r.Context(), a.Store, a.Services, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusAccepted, map[string]any{"status": "replaying", "event_id": r.PathValue("id"), "jobs": len(jobs)}, nil
-}
-
-// Replay enqueues an event's actions again (see hookd.ReplayJobs) and
-// returns the jobs it enqueued.
-func Replay(ctx context.Context, s hookd.Store, services map[string]*hookd.Service, id string) ([]hookd.NewJob, error) {
-	ev, err := s.Event(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	svc := services[ev.Service]
-	if svc == nil {
-		return nil, hookd.Errorf(hookd.EConflict, "event %s belongs to service %q, which is no longer configured", id, ev.Service)
-	}
-	jobs, err := hookd.ReplayJobs(svc, ev)
-	if err != nil {
-		return nil, err
-	}
-	return jobs, s.Replay(ctx, id, jobs)
 }
 
 func (a *Admin) listJobs(r *http.Request) (int, any, error) {
@@ -235,11 +173,11 @@ func (a *Admin) listJobs(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	out := struct {
-		Jobs       []JobJSON `json:"jobs"`
-		NextCursor string    `json:"next_cursor,omitempty"`
-	}{Jobs: []JobJSON{}, NextCursor: next}
+		Jobs       []admin.JobJSON `json:"jobs"`
+		NextCursor string          `json:"next_cursor,omitempty"`
+	}{Jobs: []admin.JobJSON{}, NextCursor: next}
 	for _, j := range jobs {
-		out.Jobs = append(out.Jobs, NewJobJSON(j))
+		out.Jobs = append(out.Jobs, admin.NewJobJSON(j))
 	}
 	return http.StatusOK, out, nil
 }

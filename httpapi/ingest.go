@@ -54,9 +54,6 @@ const (
 	maxIdempotencyKey     = 255
 )
 
-// defaultKeySources is where the seed looked for the key.
-var defaultKeySources = []hookd.KeySource{{From: "header", Name: "Idempotency-Key"}, {From: "json", Name: "idempotency_key"}}
-
 // Handler returns the ingest handler, mounted at /webhooks/.
 func (in *Ingest) Handler() http.Handler {
 	if in.Rejections == nil {
@@ -195,7 +192,8 @@ func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Ser
 		ReceivedAt:     now,
 		ExpiresAt:      now.Add(ttl),
 	}
-	ev.HeaderJSON() // here, in parallel, rather than on the store's single writer
+	// Encoded here, in parallel, rather than on the store's single writer.
+	ev.StoredHeader = store.EncodeHeader(header)
 	return ev, nil
 }
 
@@ -224,13 +222,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 
 // idempotencyKey takes the key from the first source that has one.
 func idempotencyKey(svc *hookd.Service, h http.Header, body []byte) (string, error) {
-	sources := svc.IdempotencyKey
-	if len(sources) == 0 {
-		sources = svc.Verifier.KeySources()
-	}
-	if len(sources) == 0 {
-		sources = defaultKeySources
-	}
+	sources := svc.KeySources()
 	var key string
 	var form url.Values
 	for _, s := range sources {

@@ -33,7 +33,7 @@ type Forwarder interface {
 
 // EventReader reads one event with its body.
 type EventReader interface {
-	EventBody(ctx context.Context, id string) (*hookd.Event, error)
+	EventWithoutJobs(ctx context.Context, id string) (*hookd.Event, error)
 }
 
 // Config is what the workers need.
@@ -56,6 +56,15 @@ type Config struct {
 	// belong to a dead worker and retried. Defaults to 2 minutes; must be
 	// more than JobTimeout.
 	RescueAfter time.Duration
+}
+
+// InsertParams appends jobs to params as River insert parameters: how a
+// store queues the jobs it takes out of an event's outbox.
+func InsertParams(params []river.InsertManyParams, jobs []hookd.NewJob) []river.InsertManyParams {
+	for _, j := range jobs {
+		params = append(params, river.InsertManyParams{Args: j.Args, InsertOpts: &river.InsertOpts{MaxAttempts: j.MaxAttempts}})
+	}
+	return params
 }
 
 // NewClient returns a River client that works hookd's jobs over driver.
@@ -109,7 +118,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) error 
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	ev, err := w.c.Events.EventBody(ctx, job.Args.EventID)
+	ev, err := w.c.Events.EventWithoutJobs(ctx, job.Args.EventID)
 	if hookd.ErrorCode(err) == hookd.ENotFound {
 		return river.JobCancel(fmt.Errorf("event %s no longer exists", job.Args.EventID))
 	} else if err != nil {

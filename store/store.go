@@ -1,7 +1,10 @@
-// Package store holds what hookd's storage backends share: event IDs, the
-// mapping from River's job states to the states users see, and the
-// validation of list filters. The backends are store/sqlite (default) and
-// store/postgres; store/storetest is the suite both pass.
+// Package store holds what the two implementations of hookd.Store share:
+// event IDs, the stored form of headers and of an event's outbox, the
+// mapping from River's job states to the states users see, and cursors.
+// The implementations are store/sqlite (default) and store/postgres;
+// store/storetest is the suite both pass. The interface itself is
+// hookd.Store. This package imports no queue library, so the HTTP layer can
+// use it.
 package store
 
 import (
@@ -10,13 +13,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/oklog/ulid/v2"
-	"github.com/riverqueue/river"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/jsonx"
 )
 
 // NewEventID returns a new event ID: "evt_" and a ULID, so IDs sort by the
@@ -74,10 +78,68 @@ func Limit(n int) int {
 	return n
 }
 
-// DecodeHeader reverses hookd.Event.HeaderJSON.
+// sensitiveHeaders are never stored: they may carry the credentials of the
+// basic and api-key schemes, or a proxy's.
+var sensitiveHeaders = map[string]bool{
+	"Authorization":       true,
+	"Proxy-Authorization": true,
+	"Cookie":              true,
+}
+
+// EncodeHeader returns the headers kept with an event, as a JSON object: h
+// less Authorization, Proxy-Authorization and Cookie, names sorted (as
+// encoding/json writes a map). It is written by hand because it runs for
+// every webhook (package jsonx says why).
+func EncodeHeader(h http.Header) []byte {
+	names := make([]string, 0, len(h))
+	size := 2
+	for k, vs := range h {
+		if !sensitiveHeaders[http.CanonicalHeaderKey(k)] {
+			names = append(names, k)
+			size += len(k) + 6
+			for _, v := range vs {
+				size += len(v) + 3
+			}
+		}
+	}
+	slices.Sort(names)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonx.AppendString(b, k)
+		b = append(b, ':')
+		if h[k] == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		b = append(b, '[')
+		for j, v := range h[k] {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = jsonx.AppendString(b, v)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// HeaderJSON returns what a store writes for ev's headers: the
+// StoredHeader the caller encoded, else EncodeHeader's.
+func HeaderJSON(ev *hookd.Event) []byte {
+	if ev.StoredHeader != nil {
+		return ev.StoredHeader
+	}
+	return EncodeHeader(ev.Header)
+}
+
+// DecodeHeader reverses EncodeHeader.
 func DecodeHeader(b []byte) http.Header {
 	h := http.Header{}
-	_ = json.Unmarshal(b, &h) // written by HeaderJSON; empty on damage
+	_ = json.Unmarshal(b, &h) // written by EncodeHeader; empty on damage
 	return h
 }
 
@@ -91,14 +153,6 @@ func LastError(errorsJSON []byte) string {
 		return ""
 	}
 	return errs[len(errs)-1].Error
-}
-
-// AppendJobs appends jobs to params as River insert parameters.
-func AppendJobs(params []river.InsertManyParams, jobs []hookd.NewJob) []river.InsertManyParams {
-	for _, j := range jobs {
-		params = append(params, river.InsertManyParams{Args: j.Args, InsertOpts: &river.InsertOpts{MaxAttempts: j.MaxAttempts}})
-	}
-	return params
 }
 
 // EncodeCursor and DecodeCursor keep cursors opaque to clients.

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/admin"
 )
 
 const eventsUsage = `usage:
@@ -74,11 +74,11 @@ func (c *cli) eventsList(ctx context.Context, args []string) error {
 	}
 	if *asJSON {
 		out := struct {
-			Events     []httpapi.EventJSON `json:"events"`
-			NextCursor string              `json:"next_cursor,omitempty"`
-		}{Events: []httpapi.EventJSON{}, NextCursor: next}
+			Events     []admin.EventJSON `json:"events"`
+			NextCursor string            `json:"next_cursor,omitempty"`
+		}{Events: []admin.EventJSON{}, NextCursor: next}
 		for _, ev := range events {
-			out.Events = append(out.Events, httpapi.NewEventJSON(ev, false))
+			out.Events = append(out.Events, admin.NewEventJSON(ev, false))
 		}
 		return json.NewEncoder(c.stdout).Encode(out)
 	}
@@ -118,7 +118,7 @@ func (c *cli) eventsShow(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(c.stdout).Encode(httpapi.NewEventJSON(ev, true))
+		return json.NewEncoder(c.stdout).Encode(admin.NewEventJSON(ev, true))
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "ID\t%s\nService\t%s\nIdempotency key\t%s\nReceived\t%s\nStatus\t%s\n",
@@ -183,7 +183,7 @@ func (c *cli) eventsReplay(ctx context.Context, args []string) error {
 	}
 	var problems int
 	for _, id := range ids {
-		jobs, err := httpapi.Replay(ctx, db, l.services, id)
+		jobs, err := admin.Replay(ctx, db, l.services, id)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "hookd: %s: %s\n", id, hookd.ErrorMessage(err))
 			problems++

@@ -115,10 +115,7 @@ func sampleBody(id string) []byte {
 // addKeyHeader sets key as the idempotency key where the service reads it
 // from a header and the signature did not already set one.
 func addKeyHeader(svc *hookd.Service, h http.Header, key string) {
-	sources := svc.IdempotencyKey
-	if len(sources) == 0 {
-		sources = svc.Verifier.KeySources()
-	}
+	sources := svc.KeySources()
 	if len(sources) > 0 && sources[0].From == "header" && h.Get(sources[0].Name) == "" {
 		h.Set(sources[0].Name, key)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/jobs"
 	"github.com/hookd/hookd/store"
 )
 
@@ -283,7 +284,7 @@ func (db *DB) accept(ctx context.Context, subs []hookd.Submission, first, writes
 	pending := make([]*string, n)
 	for w, i := range writes {
 		ev := subs[i].Event
-		ids[w], services[w], keys[w], headers[w] = ev.ID, ev.Service, ev.IdempotencyKey, string(ev.HeaderJSON())
+		ids[w], services[w], keys[w], headers[w] = ev.ID, ev.Service, ev.IdempotencyKey, string(store.HeaderJSON(ev))
 		hashes[w], bodies[w], received[w], expires[w] = ev.PayloadHash, ev.Body, ev.ReceivedAt, ev.ExpiresAt
 		pending[w] = pendingParam(subs[i].Jobs)
 	}
@@ -352,7 +353,7 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 		return 0, wrap("dispatch", err)
 	}
 	var ids []string
-	var jobs []river.InsertManyParams
+	var params []river.InsertManyParams
 	for rows.Next() {
 		var id, service, pending string
 		if err := rows.Scan(&id, &service, &pending); err != nil {
@@ -364,7 +365,7 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 			rows.Close()
 			return 0, err
 		}
-		ids, jobs = append(ids, id), store.AppendJobs(jobs, nj)
+		ids, params = append(ids, id), jobs.InsertParams(params, nj)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -373,7 +374,7 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	if _, err := db.river.InsertManyFastTx(ctx, tx, jobs); err != nil {
+	if _, err := db.river.InsertManyFastTx(ctx, tx, params); err != nil {
 		return 0, wrap("dispatch: enqueue", err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE hookd_event SET pending_jobs = NULL WHERE id = ANY($1)`, ids); err != nil {
@@ -424,7 +425,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	if tag.RowsAffected() == 1 {
 		return nil
 	}
-	if _, err := db.EventBody(ctx, id); err != nil { // one query: whether it exists
+	if _, err := db.EventWithoutJobs(ctx, id); err != nil { // one query: whether it exists
 		return err // not found, or the database failed
 	}
 	return hookd.Errorf(hookd.EConflict, "event %s still has work outstanding; replay it once its jobs have finished", id)
@@ -493,9 +494,9 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	return ev, nil
 }
 
-// EventBody returns one event without its jobs and status: what a worker
+// EventWithoutJobs returns one event without its jobs and status: what a worker
 // needs, in one query.
-func (db *DB) EventBody(ctx context.Context, id string) (*hookd.Event, error) {
+func (db *DB) EventWithoutJobs(ctx context.Context, id string) (*hookd.Event, error) {
 	ev, _, err := db.event(ctx, id)
 	return ev, err
 }

@@ -23,6 +23,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/jobs"
 	"github.com/hookd/hookd/store"
 )
 
@@ -294,7 +295,7 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 		switch {
 		case id == ev.ID: // inserted
 		case expires <= ev.ReceivedAt.UnixMicro():
-			if _, err := tx.ExecContext(ctx, takeOver, ev.ID, ev.PayloadHash, ev.Body, ev.HeaderJSON(),
+			if _, err := tx.ExecContext(ctx, takeOver, ev.ID, ev.PayloadHash, ev.Body, store.HeaderJSON(ev),
 				ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(subs[i].Jobs)),
 				ev.Service, ev.IdempotencyKey, ev.ReceivedAt.UnixMicro()); err != nil {
 				return nil, fmt.Errorf("accept: %w", err)
@@ -316,7 +317,7 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 // appendEventArgs appends sub's event and outbox as insertEvents' columns.
 func appendEventArgs(args []any, sub hookd.Submission) []any {
 	ev := sub.Event
-	return append(args, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body, ev.HeaderJSON(),
+	return append(args, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body, store.HeaderJSON(ev),
 		ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(sub.Jobs)))
 }
 
@@ -342,7 +343,7 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 		return 0, fmt.Errorf("dispatch: %w", err)
 	}
 	var ids []any
-	var jobs []river.InsertManyParams
+	var params []river.InsertManyParams
 	for rows.Next() {
 		var id, service string
 		var pending []byte
@@ -355,7 +356,7 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 			rows.Close()
 			return 0, fmt.Errorf("dispatch: %w", err)
 		}
-		ids, jobs = append(ids, id), store.AppendJobs(jobs, nj)
+		ids, params = append(ids, id), jobs.InsertParams(params, nj)
 	}
 	if err := rows.Close(); err != nil {
 		return 0, fmt.Errorf("dispatch: %w", err)
@@ -363,7 +364,7 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	if _, err := db.river.InsertManyFastTx(ctx, tx, jobs); err != nil {
+	if _, err := db.river.InsertManyFastTx(ctx, tx, params); err != nil {
 		return 0, fmt.Errorf("dispatch: enqueue: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = NULL WHERE id IN (?`+
@@ -393,7 +394,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	if n, _ := res.RowsAffected(); n == 1 {
 		return nil
 	}
-	if _, err := db.EventBody(ctx, id); err != nil { // one query: whether it exists
+	if _, err := db.EventWithoutJobs(ctx, id); err != nil { // one query: whether it exists
 		return err // not found, or the database failed
 	}
 	return hookd.Errorf(hookd.EConflict, "event %s still has work outstanding; replay it once its jobs have finished", id)
@@ -467,9 +468,9 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	return ev, nil
 }
 
-// EventBody returns one event without its jobs and status: what a worker
+// EventWithoutJobs returns one event without its jobs and status: what a worker
 // needs, in one query.
-func (db *DB) EventBody(ctx context.Context, id string) (*hookd.Event, error) {
+func (db *DB) EventWithoutJobs(ctx context.Context, id string) (*hookd.Event, error) {
 	ev, _, err := db.event(ctx, id)
 	return ev, err
 }

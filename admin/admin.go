@@ -1,0 +1,75 @@
+// Package admin holds what the admin API and the CLI share: how events and
+// jobs are shown (EventJSON, JobJSON) and the replay of an event, so that
+// "hookd events …" and /api/events answer alike.
+package admin
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// EventJSON is an event as the API and the CLI show it.
+type EventJSON struct {
+	ID             string      `json:"id"`
+	Service        string      `json:"service"`
+	IdempotencyKey string      `json:"idempotency_key"`
+	ReceivedAt     time.Time   `json:"received_at"`
+	Status         string      `json:"status"`
+	Jobs           []JobJSON   `json:"jobs,omitempty"`
+	Header         http.Header `json:"headers,omitempty"`
+	Body           *string     `json:"body,omitempty"`
+}
+
+// JobJSON is a job as the API and the CLI show it.
+type JobJSON struct {
+	ID          int64  `json:"id"`
+	EventID     string `json:"event_id"`
+	Service     string `json:"service"`
+	Action      string `json:"action"`
+	State       string `json:"state"`
+	Attempts    int    `json:"attempts"`
+	MaxAttempts int    `json:"max_attempts"`
+	LastError   string `json:"last_error"`
+}
+
+// NewEventJSON converts ev; detail adds its jobs, headers and body.
+func NewEventJSON(ev *hookd.Event, detail bool) EventJSON {
+	e := EventJSON{ID: ev.ID, Service: ev.Service, IdempotencyKey: ev.IdempotencyKey, ReceivedAt: ev.ReceivedAt, Status: string(ev.Status)}
+	if detail {
+		e.Jobs = []JobJSON{}
+		for _, j := range ev.Jobs {
+			e.Jobs = append(e.Jobs, NewJobJSON(j))
+		}
+		e.Header = ev.Header
+		body := string(ev.Body)
+		e.Body = &body
+	}
+	return e
+}
+
+// NewJobJSON converts j.
+func NewJobJSON(j *hookd.Job) JobJSON {
+	return JobJSON{ID: j.ID, EventID: j.EventID, Service: j.Service, Action: j.Action, State: string(j.State),
+		Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, LastError: j.LastError}
+}
+
+// Replay enqueues an event's actions again (see hookd.ReplayJobs) and
+// returns the jobs it enqueued.
+func Replay(ctx context.Context, s hookd.Store, services map[string]*hookd.Service, id string) ([]hookd.NewJob, error) {
+	ev, err := s.Event(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	svc := services[ev.Service]
+	if svc == nil {
+		return nil, hookd.Errorf(hookd.EConflict, "event %s belongs to service %q, which is no longer configured", id, ev.Service)
+	}
+	jobs, err := hookd.ReplayJobs(svc, ev)
+	if err != nil {
+		return nil, err
+	}
+	return jobs, s.Replay(ctx, id, jobs)
+}
