@@ -129,6 +129,10 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) error 
 		err = w.email(ctx, a.Email, ev)
 	case hookd.ActionForward:
 		err = w.c.Forwarder.Forward(ctx, a.Forward, ev)
+	default:
+		// A job is only enqueued for an action that does work; one this
+		// worker cannot run must not pass for done.
+		err = hookd.Permanent(fmt.Errorf("action %q has no worker", a.Type))
 	}
 	if hookd.IsPermanent(err) {
 		return river.JobCancel(err)

@@ -35,7 +35,7 @@ func TestBackoff(t *testing.T) {
 
 type fakeEvents map[string]*hookd.Event
 
-func (f fakeEvents) EventBody(_ context.Context, id string) (*hookd.Event, error) {
+func (f fakeEvents) EventWithoutJobs(_ context.Context, id string) (*hookd.Event, error) {
 	if ev := f[id]; ev != nil {
 		return ev, nil
 	}
@@ -91,6 +91,14 @@ func TestWork(t *testing.T) {
 		if err := w.Work(context.Background(), job(args)); !isCancel(err) {
 			t.Errorf("%s: err = %v, want the job cancelled", name, err)
 		}
+	}
+
+	// An action type without a worker (a noop job, or one from a newer
+	// hookd) fails instead of passing for done.
+	svc.Actions = append(svc.Actions, hookd.Action{Type: hookd.ActionNoop})
+	noop := hookd.JobArgs{EventID: "evt_1", Service: "svc", ActionIndex: 1, Action: hookd.ActionNoop}
+	if err := w.Work(context.Background(), job(noop)); !isCancel(err) {
+		t.Errorf("unknown action type: err = %v, want the job cancelled", err)
 	}
 
 	// The backoff follows the action's bounds.
