@@ -4,6 +4,6 @@
 // A 2xx answer succeeds. 408, 429, 5xx answers and network errors (timeouts
 // included) return plain errors, which the job runner retries; any other
 // answer, redirects included, returns an error wrapped with hookd.Permanent,
-// so the job fails at once (CONTRACT §3). Errors for answers are
+// so the job fails at once. Errors for answers are
 // *StatusError, with the status and the start of the response body.
 package forward

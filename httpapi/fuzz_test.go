@@ -18,8 +18,8 @@ import (
 
 // FuzzIngest feeds arbitrary bodies, keys and signature headers to the
 // ingest handler over a real SQLite store. It must never panic, must
-// always answer a status of CONTRACT §1 with a well-formed body, and must
-// never store a request that is not correctly signed.
+// always answer a status of the README's ingest table with a well-formed
+// body, and must never store a request that is not correctly signed.
 func FuzzIngest(f *testing.F) {
 	f.Add([]byte(`{"idempotency_key":"k","email":"ada@example.com"}`), "", true, "")
 	f.Add([]byte(`{"idempotency_key":"k","email":"not an address"}`), "", true, "")

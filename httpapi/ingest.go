@@ -94,8 +94,8 @@ func writeAccepted(w http.ResponseWriter, status int, outcome, eventID, service,
 	_, _ = w.Write(b)
 }
 
-// serve handles one webhook; each step is a row of CONTRACT §1's table and
-// the first failing step answers.
+// serve handles one webhook; each step is a row of the README's table "How
+// a webhook is handled", and the first failing step answers.
 func (in *Ingest) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name := r.PathValue("service")

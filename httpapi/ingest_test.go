@@ -147,7 +147,8 @@ func (b *testBundle) wantNothingStored(t *testing.T) {
 
 const goodBody = `{"idempotency_key":"k-1","user":{"email":"ada@example.com"}}`
 
-// TestContractTable walks CONTRACT §1's table, one row per subtest.
+// TestContractTable walks the README's table "How a webhook is handled",
+// one row per subtest.
 func TestContractTable(t *testing.T) {
 	t.Parallel()
 	rejected := []struct {

@@ -67,8 +67,8 @@ services:
 	}
 }
 
-// TestZeroConfigWithoutSecretsRefusesToStart is CONTRACT §5: a service with
-// no secret refuses to start, naming the variable to set.
+// TestZeroConfigWithoutSecretsRefusesToStart: a service with no secret
+// refuses to start, naming the variable to set.
 func TestZeroConfigWithoutSecretsRefusesToStart(t *testing.T) {
 	t.Setenv("HOOKD_CONFIG", "")
 	t.Setenv("ADAPTER_1_SECRET", "")

@@ -62,13 +62,9 @@ const linger = 500 * time.Microsecond
 
 type postgresDB struct{ *postgres.DB }
 
-// GroupCommit has 2 writers: PostgreSQL commits concurrent transactions in
-// parallel, so a second batch in flight hides one's round trips and fsync;
-// more writers make smaller batches, and each commit costs the server CPU.
-// With PostgreSQL on the same 2-core machine, six alternating hookd bench
-// runs each gave medians of 7,600 (4 writers), 9,200 (2) and 8,400 (1)
-// webhooks/s with an email action. An idle writer lingers as on SQLite:
-// 8,200 -> 8,900/s with an email action over six more pairs, noop even.
+// GroupCommit has 2 writers: a second batch in flight hides one's round
+// trips and fsync, and more would make smaller batches, each commit costing
+// the server CPU (the README's Performance section has the figures).
 func (d *postgresDB) GroupCommit() groupcommit.Config {
 	return groupcommit.Config{Writers: 2, Linger: linger}
 }
@@ -79,13 +75,10 @@ func (d *postgresDB) Workers(c jobs.Config) (workers, error) {
 
 type sqliteDB struct{ *sqlite.DB }
 
-// GroupCommit has one writer: SQLite has one, and one connection here. That
-// writer does all of the ingest path's storage work, and a batch of ~24
-// costs it ~25% less CPU per event than one of ~13 (one commit and fsync,
-// fewer pages). So, when it is idle and requests come concurrently, it
-// lingers for more: over 12 alternating hookd bench runs, the median went
-// from 10,000 to 10,400 webhooks/s with an email action and from 10,400 to
-// 11,500 for noop. A lone request never waits.
+// GroupCommit has one writer: SQLite has one, and one connection here. A
+// bigger batch costs that writer less per event (one commit and fsync,
+// fewer pages), so an idle writer lingers for more; a lone request never
+// waits.
 func (d *sqliteDB) GroupCommit() groupcommit.Config {
 	return groupcommit.Config{Writers: 1, Linger: linger}
 }

@@ -6,10 +6,10 @@
 // Idempotency rests on the unique index over (service, idempotency_key):
 // when two processes insert the same key at once, the second waits for the
 // first's commit and then, under READ COMMITTED, reads the row it stored,
-// so exactly one of them answers Accepted. Accept sends a call's inserts
-// in one round trip (a pgx.Batch) ordered by service and key, so that
+// so exactly one of them answers Accepted. Accept inserts a call's events
+// in one multi-row statement, ordered by service and key, so that
 // concurrent batches always take the key locks in the same order and cannot
-// deadlock.
+// deadlock; a second round trip reads the events that already held a key.
 //
 // Errors that mean the database cannot be reached (refused or lost
 // connections, a server shutting down, a deadline passed while waiting for

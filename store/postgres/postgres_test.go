@@ -91,8 +91,9 @@ func TestMigrateConcurrentlyAndTwice(t *testing.T) {
 	}
 }
 
-// TestConcurrentAcceptSameKey is CONTRACT §1: concurrent requests with one
-// key, on different processes sharing the database, give one 202.
+// TestConcurrentAcceptSameKey is a guarantee of the README: concurrent
+// requests with one key, on different processes sharing the database, give
+// one 202.
 func TestConcurrentAcceptSameKey(t *testing.T) {
 	t.Parallel()
 	u := pgtest.URL(t)

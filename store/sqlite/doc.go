@@ -3,7 +3,7 @@
 // living in the same file, so an event and its jobs commit in one
 // transaction.
 //
-// SQLite is used through one connection (see FINDINGS.md: more connections
-// only add SQLITE_BUSY storms), in WAL mode, with synchronous=FULL so that a
+// SQLite is used through one connection (more connections only add
+// SQLITE_BUSY storms, never speed), in WAL mode, with synchronous=FULL so that a
 // 2xx means the event survives a power cut.
 package sqlite

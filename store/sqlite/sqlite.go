@@ -70,11 +70,8 @@ func Open(path string, opts Options) (*DB, error) {
 	// index takes inserts at random places, and a miss is a read from disk
 	// on the single writer's path.
 	q.Add("_pragma", "cache_size(-65536)")
-	// A statement that may have to be undone alone inside a transaction
-	// keeps a statement journal, which SQLite spills to a temporary file
-	// past 64 KiB: opened, written and closed on every commit. The batch
-	// upsert Accept once used did, on every batch; in memory it is a copy
-	// per page instead of three syscalls.
+	// A statement journal past 64 KiB goes to a temporary file, opened,
+	// written and closed per commit; in memory it is a copy per page.
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_txlock", "immediate") // writers queue on BEGIN, not fail at COMMIT
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
