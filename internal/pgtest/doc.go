@@ -4,5 +4,6 @@
 // against one server without seeing each other's tables.
 //
 // Tests that use it are skipped when HOOKD_TEST_POSTGRES_URL is unset
-// (.ci/run sets it).
+// (.ci/run sets it). NewSchema does the same for any server, without a
+// test: "hookd bench --database" measures on such a schema.
 package pgtest

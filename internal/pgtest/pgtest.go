@@ -39,23 +39,43 @@ func BaseURL(t testing.TB) string {
 func URL(t testing.TB) string {
 	t.Helper()
 	base := BaseURL(t)
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // never fails
-	schema := "hookd_test_" + hex.EncodeToString(b[:])
-
-	if err := exec(base, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("pgtest: %v", err)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	u, drop, err := NewSchema(ctx, base, "hookd_test_")
+	if err != nil {
+		t.Fatalf("pgtest: %s: %v", EnvURL, err)
 	}
 	t.Cleanup(func() {
-		if err := exec(base, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
-			t.Errorf("pgtest: %v", err)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := drop(ctx); err != nil {
+			t.Errorf("pgtest: %s: %v", EnvURL, err)
 		}
 	})
-	u, err := WithSearchPath(base, schema)
-	if err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
 	return u
+}
+
+// timeout bounds each statement URL runs.
+const timeout = 30 * time.Second
+
+// NewSchema creates a schema named prefix and random hex digits in the
+// server at base, and returns base with search_path set to it, and a
+// function that drops it with everything in it. It is URL without a test:
+// "hookd bench" measures on such schemas.
+func NewSchema(ctx context.Context, base, prefix string) (conn string, drop func(context.Context) error, err error) {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails
+	schema := prefix + hex.EncodeToString(b[:])
+	if conn, err = WithSearchPath(base, schema); err != nil {
+		return "", nil, err
+	}
+	if err := exec(ctx, base, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, err
+	}
+	drop = func(ctx context.Context) error {
+		return exec(ctx, base, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+	}
+	return conn, drop, nil
 }
 
 // WithSearchPath returns the connection string conn (a postgres:// URL or
@@ -75,14 +95,13 @@ func WithSearchPath(conn, schema string) (string, error) {
 }
 
 // exec runs one statement on a connection of its own.
-func exec(conn, sql string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+func exec(ctx context.Context, conn, sql string) error {
 	c, err := pgx.Connect(ctx, conn)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", EnvURL, err)
+		return fmt.Errorf("connect: %w", err)
 	}
-	defer c.Close(ctx)
+	// Closed even when ctx was cancelled (Ctrl-C in "hookd bench").
+	defer c.Close(context.WithoutCancel(ctx))
 	if _, err := c.Exec(ctx, sql); err != nil {
 		return fmt.Errorf("%s: %w", sql, err)
 	}

@@ -60,3 +60,40 @@ func TestURL(t *testing.T) {
 		t.Errorf("schema %s still exists after the test ended", schema)
 	}
 }
+
+// TestNewSchema checks that a schema of NewSchema is named by its prefix,
+// is what the URL selects, and is gone after drop.
+func TestNewSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := pgtest.BaseURL(t)
+	u, drop, err := pgtest.NewSchema(ctx, base, "hookd_pgtest_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var schema string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(schema, "hookd_pgtest_") {
+		t.Fatalf("current_schema() = %q, want hookd_pgtest_…", schema)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE t (x int)`); err != nil {
+		t.Fatalf("create a table in the schema: %v", err)
+	}
+	if err := drop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&exists); err != nil {
+		t.Fatal(err)
+	}
+	if exists {
+		t.Errorf("schema %s still exists after drop", schema)
+	}
+}
