@@ -227,13 +227,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := os.LookupEnv("GOGC"); !ok {
-		// A burst of webhooks allocates fast and keeps little, so with
-		// Go's default of 100 the collector runs every few milliseconds on
-		// a small heap. 400 trades some tens of MB for much less collector
-		// work. GOGC in the environment wins.
-		debug.SetGCPercent(400)
-	}
+	tuneGC()
 	m := &Main{Config: l.cfg, Services: l.services, Role: *role,
 		Logger: slog.New(slog.NewTextHandler(c.stderr, nil))}
 	if err := m.Run(ctx); err != nil {
@@ -245,4 +239,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	case err = <-m.Err():
 	}
 	return errors.Join(err, m.Close())
+}
+
+// tuneGC sets the collector for a burst of webhooks, which allocates fast
+// and keeps little: with Go's default GOGC of 100 the collector runs every
+// few milliseconds on a small heap. 400 trades some tens of MB for much
+// less collector work. GOGC in the environment wins.
+func tuneGC() {
+	if _, ok := os.LookupEnv("GOGC"); !ok {
+		debug.SetGCPercent(400)
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"os"
@@ -9,13 +9,13 @@ import (
 	"time"
 )
 
-// benchClockTicks is the unit of /proc/PID/stat's times: USER_HZ, which Linux
+// clockTicks is the unit of /proc/PID/stat's times: USER_HZ, which Linux
 // fixes at 100 on every architecture Go supports.
-const benchClockTicks = 100
+const clockTicks = 100
 
-// benchProcessCPU returns the user+system CPU time process pid has used so far,
+// processCPU returns the user+system CPU time process pid has used so far,
 // from /proc/PID/stat; -1 if it cannot be read.
-func benchProcessCPU(pid int) time.Duration {
+func processCPU(pid int) time.Duration {
 	if pid <= 0 {
 		return -1
 	}
@@ -39,11 +39,11 @@ func benchProcessCPU(pid int) time.Duration {
 	if err1 != nil || err2 != nil {
 		return -1
 	}
-	return time.Duration(utime+stime) * time.Second / benchClockTicks
+	return time.Duration(utime+stime) * time.Second / clockTicks
 }
 
-// benchSelfCPU returns the user+system CPU time this process has used so far.
-func benchSelfCPU() time.Duration {
+// selfCPU returns the user+system CPU time this process has used so far.
+func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return -1
@@ -51,8 +51,8 @@ func benchSelfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// benchDieWithParent has the child killed if this process dies without cleaning
+// dieWithParent has the child killed if this process dies without cleaning
 // up (SIGKILL, a crash), so no server outlives the benchmark.
-func benchDieWithParent(cmd *exec.Cmd) {
+func dieWithParent(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -18,8 +18,8 @@ import (
 	"time"
 )
 
-// benchLoad is one signed load sent to one target by "hookd bench".
-type benchLoad struct {
+// load is one signed load sent to one target by "hookd bench".
+type load struct {
 	URL         string // http://ADDR/webhooks/SERVICE
 	Secret      []byte // the hmac-sha256 secret of the service
 	Connections int
@@ -38,8 +38,8 @@ type benchLoad struct {
 	PID int
 }
 
-// benchLoadResult is what a load measured in its window.
-type benchLoadResult struct {
+// loadResult is what a load measured in its window.
+type loadResult struct {
 	Window     time.Duration
 	Latencies  []time.Duration // of the 2xx answers, sorted
 	Accepted   int             // 202
@@ -56,13 +56,13 @@ type benchLoadResult struct {
 }
 
 // answered is every request answered (or failed) in the window.
-func (r *benchLoadResult) answered() int {
+func (r *loadResult) answered() int {
 	return r.Accepted + r.Duplicates + r.Other2xx + r.Non2xx + r.Errors
 }
 
 // add adds o, the tally of another connection or window of the same
 // target, to r.
-func (r *benchLoadResult) add(o *benchLoadResult) {
+func (r *loadResult) add(o *loadResult) {
 	r.Window += o.Window
 	r.Latencies = append(r.Latencies, o.Latencies...)
 	r.Accepted += o.Accepted
@@ -84,16 +84,16 @@ func (r *benchLoadResult) add(o *benchLoadResult) {
 }
 
 // ok is the number of 2xx answers in the window.
-func (r *benchLoadResult) ok() int { return r.Accepted + r.Duplicates + r.Other2xx }
+func (r *loadResult) ok() int { return r.Accepted + r.Duplicates + r.Other2xx }
 
-// benchKeyDigits is the width of the per-connection counter in a key: keys have
+// keyDigits is the width of the per-connection counter in a key: keys have
 // a fixed length, so every body has the same size.
-const benchKeyDigits = 10
+const keyDigits = 10
 
 // run sends l's load and returns what was measured. It stops at the end of
 // the window (or after Count requests) and waits for the requests in
 // flight, at most a grace period.
-func (l *benchLoad) run(ctx context.Context) (*benchLoadResult, error) {
+func (l *load) run(ctx context.Context) (*loadResult, error) {
 	u, err := url.Parse(l.URL)
 	if err != nil {
 		return nil, err
@@ -115,21 +115,21 @@ func (l *benchLoad) run(ctx context.Context) (*benchLoadResult, error) {
 	// CPU times are read at the edges of the window, by the clock rather
 	// than by the requests, so that both processes are measured over the
 	// same wall time as accepted/s.
-	res := &benchLoadResult{ServerCPU: -1, ClientCPU: -1}
+	res := &loadResult{ServerCPU: -1, ClientCPU: -1}
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
 		if l.Count > 0 {
 			return
 		}
-		if !benchSleepUntil(rctx, wStart) {
+		if !sleepUntil(rctx, wStart) {
 			return
 		}
-		s0, c0 := benchProcessCPU(l.PID), benchSelfCPU()
-		if !benchSleepUntil(rctx, wEnd) {
+		s0, c0 := processCPU(l.PID), selfCPU()
+		if !sleepUntil(rctx, wEnd) {
 			return
 		}
-		s1, c1 := benchProcessCPU(l.PID), benchSelfCPU()
+		s1, c1 := processCPU(l.PID), selfCPU()
 		if s0 >= 0 && s1 >= 0 {
 			res.ServerCPU = s1 - s0
 		}
@@ -139,12 +139,12 @@ func (l *benchLoad) run(ctx context.Context) (*benchLoadResult, error) {
 	}()
 
 	var sent atomic.Int64 // requests started, in count mode
-	stats := make([]*benchLoadResult, l.Connections)
+	stats := make([]*loadResult, l.Connections)
 	var wg sync.WaitGroup
 	for i := range l.Connections {
-		s := &benchLoadResult{}
+		s := &loadResult{}
 		stats[i] = s
-		c := &benchConn{benchLoad: l, tmpl: tmpl, stats: s, id: i, wStart: wStart, wEnd: wEnd}
+		c := &conn{load: l, tmpl: tmpl, stats: s, id: i, wStart: wStart, wEnd: wEnd}
 		wg.Go(func() { c.loop(rctx, &sent) })
 	}
 	wg.Wait()
@@ -166,8 +166,8 @@ func (l *benchLoad) run(ctx context.Context) (*benchLoadResult, error) {
 	return res, nil
 }
 
-// benchSleepUntil waits until t, false if ctx ended first.
-func benchSleepUntil(ctx context.Context, t time.Time) bool {
+// sleepUntil waits until t, false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
 	timer := time.NewTimer(time.Until(t))
 	defer timer.Stop()
 	select {
@@ -178,18 +178,18 @@ func benchSleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-// benchConn is one goroutine sending requests back to back on its own
+// conn is one goroutine sending requests back to back on its own
 // keep-alive connection.
-type benchConn struct {
-	*benchLoad
+type conn struct {
+	*load
 	tmpl         *http.Request
-	stats        *benchLoadResult // this connection's tally: the hot loop shares nothing
+	stats        *loadResult // this connection's tally: the hot loop shares nothing
 	id           int
 	wStart, wEnd time.Time
 }
 
 // loop sends requests until the window ends (or the count is reached).
-func (c *benchConn) loop(ctx context.Context, sent *atomic.Int64) {
+func (c *conn) loop(ctx context.Context, sent *atomic.Int64) {
 	// A Transport per goroutine rather than one shared: each goroutine then
 	// owns exactly one connection for the whole run. A shared pool hands a
 	// connection back only after the response is consumed, so a goroutine
@@ -201,9 +201,9 @@ func (c *benchConn) loop(ctx context.Context, sent *atomic.Int64) {
 
 	// The body is built once with this connection's part of the key in
 	// place; each request copies it and writes its counter into the key.
-	key := fmt.Sprintf("%s-%04d-%0*d", c.KeyPrefix, c.id, benchKeyDigits, 0)
-	body, keyAt := benchBody(key, c.BodySize)
-	counterAt := keyAt + len(key) - benchKeyDigits
+	key := fmt.Sprintf("%s-%04d-%0*d", c.KeyPrefix, c.id, keyDigits, 0)
+	body, keyAt := makeBody(key, c.BodySize)
+	counterAt := keyAt + len(key) - keyDigits
 	mac := hmac.New(sha256.New, c.Secret)
 	var sum [sha256.Size]byte
 	var hexSum [2 * sha256.Size]byte
@@ -232,7 +232,7 @@ func (c *benchConn) loop(ctx context.Context, sent *atomic.Int64) {
 			// A fresh slice per request: the Transport may still hold the
 			// previous body, and a duplicate resends it.
 			b = slices.Clone(body)
-			benchPutDigits(b[counterAt:counterAt+benchKeyDigits], n)
+			putDigits(b[counterAt:counterAt+keyDigits], n)
 			mac.Reset()
 			mac.Write(b)
 			hex.Encode(hexSum[:], mac.Sum(sum[:0]))
@@ -294,9 +294,9 @@ func (c *benchConn) loop(ctx context.Context, sent *atomic.Int64) {
 	}
 }
 
-// benchBody returns a JSON body of about size bytes (never less than the
+// makeBody returns a JSON body of about size bytes (never less than the
 // fields need) with key as its idempotency_key, and the offset of the key.
-func benchBody(key string, size int) (body []byte, keyAt int) {
+func makeBody(key string, size int) (body []byte, keyAt int) {
 	head := `{"idempotency_key":"`
 	tail := `","email":"bench@example.com","padding":"`
 	pad := max(size-len(head)-len(key)-len(tail)-len(`"}`), 0)
@@ -311,8 +311,8 @@ func benchBody(key string, size int) (body []byte, keyAt int) {
 	return body, len(head)
 }
 
-// benchPutDigits writes n in decimal into b, zero-padded to len(b).
-func benchPutDigits(b []byte, n int) {
+// putDigits writes n in decimal into b, zero-padded to len(b).
+func putDigits(b []byte, n int) {
 	s := strconv.Itoa(n)
 	for i := range b {
 		b[i] = '0'
@@ -320,8 +320,8 @@ func benchPutDigits(b []byte, n int) {
 	copy(b[max(len(b)-len(s), 0):], s[max(len(s)-len(b), 0):])
 }
 
-// benchPercentile returns the p-th percentile (0–100) of sorted latencies.
-func benchPercentile(sorted []time.Duration, p float64) time.Duration {
+// percentile returns the p-th percentile (0–100) of sorted latencies.
+func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}

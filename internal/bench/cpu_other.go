@@ -1,0 +1,18 @@
+//go:build !linux
+
+package bench
+
+import (
+	"os/exec"
+	"time"
+)
+
+// processCPU is unknown outside Linux (no /proc/PID/stat).
+func processCPU(int) time.Duration { return -1 }
+
+// selfCPU is unknown outside Linux.
+func selfCPU() time.Duration { return -1 }
+
+// dieWithParent does nothing outside Linux: children are killed by the
+// benchmark's cleanup only.
+func dieWithParent(*exec.Cmd) {}
