@@ -1,3 +1,8 @@
+// Package bench is "hookd bench": it starts a baseline and hookd as child
+// processes of the hookd binary ("hookd bench-baseline", "hookd serve"),
+// drives them with the same signed load in rounds, and reports throughput,
+// latency and CPU per request, then how fast the workers drain. cmd/hookd
+// only parses the flags and wires Baseline to its listener.
 package bench
 
 import (
