@@ -165,6 +165,10 @@ type Verify struct {
 
 	// IUnderstandThisIsUnsafe must be true for scheme "none".
 	IUnderstandThisIsUnsafe bool `yaml:"i_understand_this_is_unsafe"`
+
+	// AllowShortSecrets accepts secrets (basic: passwords) shorter than 16
+	// bytes, for senders that offer nothing longer. Defaults to false.
+	AllowShortSecrets bool `yaml:"allow_short_secrets"`
 }
 
 // Default returns the zero-config start of CONTRACT §5: services adapter1

@@ -198,9 +198,17 @@ func (v *validator) secrets(p, name string, secrets []string) {
 		v.add(p, "no secret configured; %s", v.fix(p, fmt.Sprintf("add one, e.g. secrets: [\"${%s}\"], and set %s", env, env)))
 		return
 	}
-	for _, i := range empty {
+	for i, s := range secrets {
 		ip := fmt.Sprintf("%s[%d]", p, i)
-		v.add(ip, "empty secret; %s", v.fix(ip, "remove the entry or give it a value"))
+		switch {
+		case len(v.c.missingUnder(ip)) > 0:
+			// Whether the secret is left empty or not: with its variable
+			// unset, "partner:${PARTNER_PASSWORD}" is "partner:", a secret
+			// anyone can guess.
+			v.add(ip, "uses an unset or empty variable; %s", v.fix(ip, ""))
+		case s == "":
+			v.add(ip, "empty secret; remove the entry or give it a value")
+		}
 	}
 }
 

@@ -52,7 +52,7 @@ func setup(t *testing.T) *testBundle {
 			{Type: hookd.ActionEmail, MaxAttempts: 4, Email: &hookd.EmailAction{Field: "user.email", Template: "welcome"}},
 		}},
 		"store": {Name: "store", Verifier: hmacV, MaxBody: 64, Actions: []hookd.Action{{Type: hookd.ActionNoop}}},
-		"stripe": {Name: "stripe", Verifier: newVerifier(t, verify.Config{Scheme: "stripe", Secrets: []string{"whsec_test"}}),
+		"stripe": {Name: "stripe", Verifier: newVerifier(t, verify.Config{Scheme: "stripe", Secrets: []string{"whsec_test_0123456789"}}),
 			Actions: []hookd.Action{{Type: hookd.ActionNoop}}},
 	}
 	rej := httpapi.NewRejections(10)

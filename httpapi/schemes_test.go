@@ -40,21 +40,21 @@ func TestEverySchemeEndToEnd(t *testing.T) {
 		timestamped bool
 		twilio      bool
 	}{
-		{name: "hmac-sha256", cfg: verify.Config{Secrets: []string{"old", "current"}}, body: `{"idempotency_key":"k1"}`},
-		{name: "hmac-sha256-base64-sha512", cfg: verify.Config{Secrets: []string{"s"}, Encoding: "base64", Algorithm: "sha512", Header: "X-Sig"}, body: `{}`, keyHeader: "Idempotency-Key"},
-		{name: "github", cfg: verify.Config{Scheme: "github", Secrets: []string{"gh-secret"}}, body: `{"zen":"hi"}`, keyHeader: "X-GitHub-Delivery"},
-		{name: "stripe", cfg: verify.Config{Scheme: "stripe", Secrets: []string{"whsec_stripe"}}, body: `{"id":"evt_123","type":"charge.succeeded"}`, timestamped: true},
+		{name: "hmac-sha256", cfg: verify.Config{Secrets: []string{"old-secret-0123456789", "current-secret-0123456789"}}, body: `{"idempotency_key":"k1"}`},
+		{name: "hmac-sha256-base64-sha512", cfg: verify.Config{Secrets: []string{"secret-0123456789abcdef"}, Encoding: "base64", Algorithm: "sha512", Header: "X-Sig"}, body: `{}`, keyHeader: "Idempotency-Key"},
+		{name: "github", cfg: verify.Config{Scheme: "github", Secrets: []string{"gh-secret-0123456789"}}, body: `{"zen":"hi"}`, keyHeader: "X-GitHub-Delivery"},
+		{name: "stripe", cfg: verify.Config{Scheme: "stripe", Secrets: []string{"whsec_stripe_0123456789"}}, body: `{"id":"evt_123","type":"charge.succeeded"}`, timestamped: true},
 		{name: "standard-webhooks-v1", cfg: verify.Config{Scheme: "standard-webhooks", Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}, body: `{"type":"user.created"}`, timestamped: true},
 		{name: "standard-webhooks-v1a", cfg: verify.Config{Scheme: "standard-webhooks", Secrets: []string{publicKey}},
 			signer: &verify.Config{Scheme: "standard-webhooks", Secrets: []string{signingKey}}, body: `{"type":"user.created"}`, timestamped: true},
-		{name: "shopify", cfg: verify.Config{Scheme: "shopify", Secrets: []string{"shpss"}}, body: `{"id":1}`, keyHeader: "X-Shopify-Webhook-Id"},
-		{name: "slack", cfg: verify.Config{Scheme: "slack", Secrets: []string{"slack-secret"}}, body: `{"type":"event_callback","event_id":"Ev1"}`, timestamped: true},
-		{name: "slack-form", cfg: verify.Config{Scheme: "slack", Secrets: []string{"slack-secret"}}, body: `command=%2Fhi&trigger_id=13345224609.738474920.8088930838d88f008e0`, timestamped: true},
-		{name: "twilio-form", cfg: verify.Config{Scheme: "twilio", Secrets: []string{"auth-token"}, URL: twilioURL}, body: `CallSid=CA1&From=%2B14158675310`, keyHeader: "I-Twilio-Idempotency-Token", twilio: true},
-		{name: "twilio-json", cfg: verify.Config{Scheme: "twilio", Secrets: []string{"auth-token"}, URL: twilioURL}, body: `{"CallSid":"CA1"}`, keyHeader: "I-Twilio-Idempotency-Token", twilio: true},
-		{name: "basic", cfg: verify.Config{Scheme: "basic", Secrets: []string{"partner:pa55"}}, body: `{"idempotency_key":"b1"}`},
-		{name: "api-key", cfg: verify.Config{Scheme: "api-key", Secrets: []string{"key-123"}}, body: `{"idempotency_key":"a1"}`},
-		{name: "api-key-custom-header", cfg: verify.Config{Scheme: "api-key", Secrets: []string{"key-123"}, Header: "X-Api-Key"}, body: `{"idempotency_key":"a2"}`},
+		{name: "shopify", cfg: verify.Config{Scheme: "shopify", Secrets: []string{"shpss_0123456789abcdef"}}, body: `{"id":1}`, keyHeader: "X-Shopify-Webhook-Id"},
+		{name: "slack", cfg: verify.Config{Scheme: "slack", Secrets: []string{"slack-secret-0123456789"}}, body: `{"type":"event_callback","event_id":"Ev1"}`, timestamped: true},
+		{name: "slack-form", cfg: verify.Config{Scheme: "slack", Secrets: []string{"slack-secret-0123456789"}}, body: `command=%2Fhi&trigger_id=13345224609.738474920.8088930838d88f008e0`, timestamped: true},
+		{name: "twilio-form", cfg: verify.Config{Scheme: "twilio", Secrets: []string{"auth-token-0123456789"}, URL: twilioURL}, body: `CallSid=CA1&From=%2B14158675310`, keyHeader: "I-Twilio-Idempotency-Token", twilio: true},
+		{name: "twilio-json", cfg: verify.Config{Scheme: "twilio", Secrets: []string{"auth-token-0123456789"}, URL: twilioURL}, body: `{"CallSid":"CA1"}`, keyHeader: "I-Twilio-Idempotency-Token", twilio: true},
+		{name: "basic", cfg: verify.Config{Scheme: "basic", Secrets: []string{"partner:pa55-0123456789abcdef"}}, body: `{"idempotency_key":"b1"}`},
+		{name: "api-key", cfg: verify.Config{Scheme: "api-key", Secrets: []string{"key-0123456789abcdef"}}, body: `{"idempotency_key":"a1"}`},
+		{name: "api-key-custom-header", cfg: verify.Config{Scheme: "api-key", Secrets: []string{"key-0123456789abcdef"}, Header: "X-Api-Key"}, body: `{"idempotency_key":"a2"}`},
 	}
 	for _, s := range schemes {
 		t.Run(s.name, func(t *testing.T) {
@@ -153,7 +153,7 @@ func TestEverySchemeEndToEnd(t *testing.T) {
 // TestSlackURLVerification answers Slack's handshake and stores nothing.
 func TestSlackURLVerification(t *testing.T) {
 	b := setup(t)
-	v := newVerifier(t, verify.Config{Scheme: "slack", Secrets: []string{"slack-secret"}})
+	v := newVerifier(t, verify.Config{Scheme: "slack", Secrets: []string{"slack-secret-0123456789"}})
 	b.services["slack"] = &hookd.Service{Name: "slack", Verifier: v}
 	srv := httptest.NewServer((&httpapi.Ingest{Services: b.services, Accepter: b.db}).Handler())
 	defer srv.Close()

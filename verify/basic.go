@@ -24,8 +24,10 @@ var _ hookd.Verifier = (*Basic)(nil)
 
 func newBasic(c Config) (*Basic, error) {
 	for i, s := range c.Secrets {
-		if user, _, ok := strings.Cut(s, ":"); !ok || user == "" {
-			return nil, fmt.Errorf(`secrets[%d]: a basic secret must be "user:password" with a non-empty user`, i)
+		// An empty user or password would let "curl -u 'partner:'" in
+		// when a ${VAR} behind it was left unset.
+		if user, password, ok := strings.Cut(s, ":"); !ok || user == "" || password == "" {
+			return nil, fmt.Errorf(`secrets[%d]: a basic secret must be "user:password" with a non-empty user and password`, i)
 		}
 	}
 	return &Basic{credentials: c.Secrets}, nil

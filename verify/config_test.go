@@ -53,7 +53,17 @@ func TestNewValidation(t *testing.T) {
 		{"twilio relative url", Config{Scheme: SchemeTwilio, Secrets: []string{"tok"}, URL: "/webhooks/twilio"},
 			`url: "/webhooks/twilio" is not an absolute http(s) URL without a fragment`, ""},
 		{"basic without colon", Config{Scheme: SchemeBasic, Secrets: []string{"u:p", "justapassword"}},
-			`secrets[1]: a basic secret must be "user:password" with a non-empty user`, "justapassword"},
+			`secrets[1]: a basic secret must be "user:password" with a non-empty user and password`, "justapassword"},
+		{"basic with an empty password (an unset ${VAR} after the colon)", Config{Scheme: SchemeBasic, Secrets: []string{"partner:"}},
+			`secrets[0]: a basic secret must be "user:password" with a non-empty user and password`, ""},
+		{"basic with an empty user", Config{Scheme: SchemeBasic, Secrets: []string{":password-0123456789"}},
+			`secrets[0]: a basic secret must be "user:password" with a non-empty user and password`, "password-0123"},
+		{"basic with a short password", Config{Scheme: SchemeBasic, Secrets: []string{"partner:hunter2"}},
+			"secrets[0]: the password is shorter than 16 bytes, too short to stay secret; …", "hunter2"},
+		{"short hmac secret", Config{Secrets: []string{"secret-0123456789", "dev-secret-1"}},
+			"secrets[1]: the secret is shorter than 16 bytes, too short to stay secret; …", "dev-secret-1"},
+		{"short api key", Config{Scheme: SchemeAPIKey, Secrets: []string{"k1"}},
+			"secrets[0]: the key is shorter than 16 bytes, too short to stay secret; …", ""},
 		{"api key with a newline", Config{Scheme: SchemeAPIKey, Secrets: []string{"key\nX-Evil: 1"}},
 			"secrets[0]: an api key must not contain line breaks or surrounding spaces", "X-Evil"},
 	}
@@ -85,7 +95,7 @@ func TestNewValidation(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	t.Parallel()
 	// The default scheme is hmac-sha256.
-	v := newVerifier(t, Config{Secrets: []string{"s"}})
+	v := newVerifier(t, Config{Secrets: []string{"secret-0123456789"}})
 	if _, ok := v.(*HMAC); !ok {
 		t.Errorf("New with no scheme = %T, want *HMAC", v)
 	}
@@ -94,7 +104,7 @@ func TestNewDefaults(t *testing.T) {
 	}
 	// Every scheme builds with a suitable secret.
 	for _, name := range Schemes() {
-		secret := "user:secret"
+		secret := "user:secret-0123456789ab"
 		if name == SchemeStandardWebhooks {
 			secret = "whsec_" + key24('a')
 		}
@@ -109,7 +119,7 @@ func TestNewDefaults(t *testing.T) {
 func TestToleranceZeroMeansDefault(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{SchemeStripe, SchemeSlack, SchemeStandardWebhooks} {
-		secret := "s3cret"
+		secret := "s3cret-0123456789ab"
 		if name == SchemeStandardWebhooks {
 			secret = "whsec_" + key24('a')
 		}
@@ -136,7 +146,7 @@ func TestToleranceZeroMeansDefault(t *testing.T) {
 		}
 	}
 	// An explicit tolerance is used as given.
-	v := newVerifier(t, Config{Scheme: SchemeSlack, Secrets: []string{"s"}, Now: at(now), Tolerance: 10 * time.Second})
+	v := newVerifier(t, Config{Scheme: SchemeSlack, Secrets: []string{"slack-0123456789abcdef"}, Now: at(now), Tolerance: 10 * time.Second})
 	h, _ := v.Sign([]byte("x"), "", time.Unix(now-11, 0))
 	checkErr(t, v.Verify(request(t, h, []byte("x"), "")), hookd.ETimestampOutOfTolerance, ErrTimestampOutOfTolerance)
 }
@@ -153,5 +163,34 @@ func TestErrorShape(t *testing.T) {
 	msg := hookd.ErrorMessage(err)
 	if !strings.Contains(msg, "X-Hub-Signature-256") {
 		t.Errorf("message %q does not name the header", msg)
+	}
+}
+
+// TestShortSecrets: every scheme whose secret is a shared string refuses
+// one shorter than MinSecretLength, unless AllowShortSecrets says the
+// sender offers nothing longer.
+func TestShortSecrets(t *testing.T) {
+	t.Parallel()
+	short, long := strings.Repeat("s", MinSecretLength-1), strings.Repeat("s", MinSecretLength)
+	for _, name := range []string{SchemeHMACSHA256, SchemeGitHub, SchemeShopify, SchemeSlack, SchemeStripe, SchemeTwilio, SchemeAPIKey, SchemeBasic} {
+		prefix := ""
+		if name == SchemeBasic {
+			prefix = "partner:" // the user does not count
+		}
+		c := Config{Scheme: name, URL: "https://h.example.com/", Secrets: []string{prefix + long, prefix + short}}
+		_, err := New(c)
+		if err == nil || !strings.HasPrefix(err.Error(), "secrets[1]: ") || !strings.Contains(err.Error(), "allow_short_secrets") {
+			t.Errorf("New(%s) with a %d-byte secret: %v, want secrets[1] refused", name, len(short), err)
+		} else if strings.Contains(err.Error(), short) {
+			t.Errorf("New(%s): %q quotes the secret", name, err)
+		}
+		c.AllowShortSecrets = true
+		if _, err := New(c); err != nil {
+			t.Errorf("New(%s) with AllowShortSecrets: %v", name, err)
+		}
+		c.AllowShortSecrets, c.Secrets = false, c.Secrets[:1]
+		if _, err := New(c); err != nil {
+			t.Errorf("New(%s) with a %d-byte secret: %v", name, len(long), err)
+		}
 	}
 }

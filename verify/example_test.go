@@ -34,8 +34,10 @@ func ExampleNew() {
 func ExampleTwilioURL() {
 	v, err := verify.New(verify.Config{
 		Scheme:  verify.SchemeTwilio,
-		Secrets: []string{"12345"},
-		URL:     "https://mycompany.com/myapp.php?foo=1&bar=2",
+		Secrets: []string{"12345"}, // Twilio's published test token
+		// Real auth tokens are 32 characters; the test token is short.
+		AllowShortSecrets: true,
+		URL:               "https://mycompany.com/myapp.php?foo=1&bar=2",
 	})
 	if err != nil {
 		panic(err)

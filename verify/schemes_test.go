@@ -45,20 +45,20 @@ func schemes() []scheme {
 	edPriv, edPub := edKeys(1)
 	_, edOther := edKeys(2)
 	return []scheme{
-		{name: "hmac-sha256", cfg: Config{}, secret: "s3cret-one", other: "s3cret-two", body: jsonBody, sigHeader: "X-Signature", signsBody: true},
-		{name: "hmac-sha256/base64/sha512", cfg: Config{Encoding: "base64", Algorithm: "sha512", Header: "X-Hub-Sig"}, secret: "s3cret-one", other: "s3cret-two", body: jsonBody, sigHeader: "X-Hub-Sig", signsBody: true},
-		{name: "hmac-sha256/base64url/sha1", cfg: Config{Encoding: "base64url", Algorithm: "sha1", Prefix: "v1:"}, secret: "s3cret-one", other: "s3cret-two", body: jsonBody, sigHeader: "X-Signature", signsBody: true},
-		{name: "github", cfg: Config{Scheme: SchemeGitHub}, secret: "gh-one", other: "gh-two", body: jsonBody, sigHeader: "X-Hub-Signature-256", signsBody: true},
+		{name: "hmac-sha256", cfg: Config{}, secret: "s3cret-one-0123456789", other: "s3cret-two-0123456789", body: jsonBody, sigHeader: "X-Signature", signsBody: true},
+		{name: "hmac-sha256/base64/sha512", cfg: Config{Encoding: "base64", Algorithm: "sha512", Header: "X-Hub-Sig"}, secret: "s3cret-one-0123456789", other: "s3cret-two-0123456789", body: jsonBody, sigHeader: "X-Hub-Sig", signsBody: true},
+		{name: "hmac-sha256/base64url/sha1", cfg: Config{Encoding: "base64url", Algorithm: "sha1", Prefix: "v1:"}, secret: "s3cret-one-0123456789", other: "s3cret-two-0123456789", body: jsonBody, sigHeader: "X-Signature", signsBody: true},
+		{name: "github", cfg: Config{Scheme: SchemeGitHub}, secret: "gh-secret-one-0123456789", other: "gh-secret-two-0123456789", body: jsonBody, sigHeader: "X-Hub-Signature-256", signsBody: true},
 		{name: "stripe", cfg: Config{Scheme: SchemeStripe}, secret: "whsec_stripe_one", other: "whsec_stripe_two", body: jsonBody, sigHeader: "Stripe-Signature", tsHeader: "Stripe-Signature", signsBody: true},
 		{name: "standard-webhooks/v1", cfg: Config{Scheme: SchemeStandardWebhooks}, secret: "whsec_" + key24('a'), other: "whsec_" + key24('b'), body: jsonBody, sigHeader: "webhook-signature", tsHeader: "webhook-timestamp", signsBody: true},
 		{name: "standard-webhooks/v1a", cfg: Config{Scheme: SchemeStandardWebhooks}, secret: edPriv, verifyWith: []string{edPub}, other: edOther, body: jsonBody, sigHeader: "webhook-signature", tsHeader: "webhook-timestamp", signsBody: true},
-		{name: "shopify", cfg: Config{Scheme: SchemeShopify}, secret: "shpss_one", other: "shpss_two", body: jsonBody, sigHeader: "X-Shopify-Hmac-Sha256", signsBody: true},
-		{name: "slack", cfg: Config{Scheme: SchemeSlack}, secret: "slack-one", other: "slack-two", body: jsonBody, sigHeader: "X-Slack-Signature", tsHeader: "X-Slack-Request-Timestamp", signsBody: true},
-		{name: "twilio/form", cfg: Config{Scheme: SchemeTwilio, URL: "https://hooks.example.com/webhooks/twilio"}, secret: "token-one", other: "token-two", body: form, sigHeader: "X-Twilio-Signature", signsBody: true},
-		{name: "twilio/json", cfg: Config{Scheme: SchemeTwilio, URL: "https://hooks.example.com/webhooks/twilio"}, secret: "token-one", other: "token-two", body: jsonBody, jsonTwilio: true, sigHeader: "X-Twilio-Signature", signsBody: true},
-		{name: "basic", cfg: Config{Scheme: SchemeBasic}, secret: "hooks:pa55word", other: "hooks:other", body: jsonBody, sigHeader: "Authorization"},
-		{name: "api-key/bearer", cfg: Config{Scheme: SchemeAPIKey}, secret: "key-one", other: "key-two", body: jsonBody, sigHeader: "Authorization"},
-		{name: "api-key/custom", cfg: Config{Scheme: SchemeAPIKey, Header: "X-Api-Key"}, secret: "key-one", other: "key-two", body: jsonBody, sigHeader: "X-Api-Key"},
+		{name: "shopify", cfg: Config{Scheme: SchemeShopify}, secret: "shpss_one-0123456789", other: "shpss_two-0123456789", body: jsonBody, sigHeader: "X-Shopify-Hmac-Sha256", signsBody: true},
+		{name: "slack", cfg: Config{Scheme: SchemeSlack}, secret: "slack-one-0123456789", other: "slack-two-0123456789", body: jsonBody, sigHeader: "X-Slack-Signature", tsHeader: "X-Slack-Request-Timestamp", signsBody: true},
+		{name: "twilio/form", cfg: Config{Scheme: SchemeTwilio, URL: "https://hooks.example.com/webhooks/twilio"}, secret: "token-one-0123456789", other: "token-two-0123456789", body: form, sigHeader: "X-Twilio-Signature", signsBody: true},
+		{name: "twilio/json", cfg: Config{Scheme: SchemeTwilio, URL: "https://hooks.example.com/webhooks/twilio"}, secret: "token-one-0123456789", other: "token-two-0123456789", body: jsonBody, jsonTwilio: true, sigHeader: "X-Twilio-Signature", signsBody: true},
+		{name: "basic", cfg: Config{Scheme: SchemeBasic}, secret: "hooks:pa55word-0123456789", other: "hooks:other-0123456789ab", body: jsonBody, sigHeader: "Authorization"},
+		{name: "api-key/bearer", cfg: Config{Scheme: SchemeAPIKey}, secret: "key-one-0123456789", other: "key-two-0123456789", body: jsonBody, sigHeader: "Authorization"},
+		{name: "api-key/custom", cfg: Config{Scheme: SchemeAPIKey, Header: "X-Api-Key"}, secret: "key-one-0123456789", other: "key-two-0123456789", body: jsonBody, sigHeader: "X-Api-Key"},
 	}
 }
 
@@ -295,7 +295,7 @@ func TestStripeHeader(t *testing.T) {
 // TestHMACHeaderForms covers the generic scheme's accepted spellings.
 func TestHMACHeaderForms(t *testing.T) {
 	t.Parallel()
-	const secret = "s3cret"
+	const secret = "s3cret-0123456789ab"
 	body := []byte(`{"a":1}`)
 	v := newVerifier(t, Config{Secrets: []string{secret}})
 	h, _ := v.Sign(body, "", time.Time{})
@@ -324,7 +324,7 @@ func TestHMACHeaderForms(t *testing.T) {
 // TestShopifyBase64 accepts the signature with and without padding.
 func TestShopifyBase64(t *testing.T) {
 	t.Parallel()
-	v := newVerifier(t, Config{Scheme: SchemeShopify, Secrets: []string{"shpss"}})
+	v := newVerifier(t, Config{Scheme: SchemeShopify, Secrets: []string{"shpss_0123456789abcdef"}})
 	body := []byte(`{"id":1}`)
 	h, _ := v.Sign(body, "", time.Time{})
 	sig := h.Get("X-Shopify-Hmac-Sha256")
@@ -339,34 +339,35 @@ func TestShopifyBase64(t *testing.T) {
 // TestBasicAndAPIKey covers the header forms of the two static schemes.
 func TestBasicAndAPIKey(t *testing.T) {
 	t.Parallel()
-	basic := newVerifier(t, Config{Scheme: SchemeBasic, Secrets: []string{"u:p", "hooks:pa:ss"}})
+	const pw, k1 = "p-0123456789abcdef", "key-0123456789abcdef"
+	basic := newVerifier(t, Config{Scheme: SchemeBasic, Secrets: []string{"u:" + pw, "hooks:pa:ss-0123456789ab"}})
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	for _, tt := range []struct{ value, code string }{
-		{"Basic " + b64("u:p"), ""},
-		{"basic " + b64("hooks:pa:ss"), ""},
-		{"Basic " + b64("u:p2"), hookd.EInvalidSignature},
+		{"Basic " + b64("u:"+pw), ""},
+		{"basic " + b64("hooks:pa:ss-0123456789ab"), ""},
+		{"Basic " + b64("u:"+pw+"2"), hookd.EInvalidSignature},
 		{"Basic " + b64("u:"), hookd.EInvalidSignature},
-		{"Basic " + b64("up"), hookd.EInvalidSignature},
-		{"Bearer " + b64("u:p"), hookd.EInvalidSignature},
+		{"Basic " + b64("u"+pw), hookd.EInvalidSignature},
+		{"Bearer " + b64("u:"+pw), hookd.EInvalidSignature},
 		{"Basic !!!", hookd.EInvalidSignature},
 	} {
 		checkErr(t, basic.Verify(request(t, headers("Authorization", tt.value), nil, "")), tt.code, nil, "pa:ss")
 	}
-	bearer := newVerifier(t, Config{Scheme: SchemeAPIKey, Secrets: []string{"k1"}})
+	bearer := newVerifier(t, Config{Scheme: SchemeAPIKey, Secrets: []string{k1}})
 	for _, tt := range []struct{ value, code string }{
-		{"Bearer k1", ""},
-		{"bearer k1", ""},
-		{"k1", hookd.EInvalidSignature},
-		{"Bearer k2", hookd.EInvalidSignature},
-		{"Bearer k", hookd.EInvalidSignature},
-		{"Bearer k1k1", hookd.EInvalidSignature},
+		{"Bearer " + k1, ""},
+		{"bearer " + k1, ""},
+		{k1, hookd.EInvalidSignature},
+		{"Bearer key-0123456789abcdeX", hookd.EInvalidSignature},
+		{"Bearer " + k1[:len(k1)-1], hookd.EInvalidSignature},
+		{"Bearer " + k1 + k1, hookd.EInvalidSignature},
 	} {
-		checkErr(t, bearer.Verify(request(t, headers("Authorization", tt.value), nil, "")), tt.code, nil, "k1")
+		checkErr(t, bearer.Verify(request(t, headers("Authorization", tt.value), nil, "")), tt.code, nil, k1)
 	}
-	custom := newVerifier(t, Config{Scheme: SchemeAPIKey, Header: "X-Api-Key", Prefix: "Token ", Secrets: []string{"k1"}})
-	checkErr(t, custom.Verify(request(t, headers("X-Api-Key", "Token k1"), nil, "")), "", nil)
-	checkErr(t, custom.Verify(request(t, headers("X-Api-Key", "k1"), nil, "")), hookd.EInvalidSignature, ErrMalformedHeader)
-	checkErr(t, custom.Verify(request(t, headers("Authorization", "Bearer k1"), nil, "")), hookd.EInvalidSignature, ErrMissingHeader)
+	custom := newVerifier(t, Config{Scheme: SchemeAPIKey, Header: "X-Api-Key", Prefix: "Token ", Secrets: []string{k1}})
+	checkErr(t, custom.Verify(request(t, headers("X-Api-Key", "Token "+k1), nil, "")), "", nil)
+	checkErr(t, custom.Verify(request(t, headers("X-Api-Key", k1), nil, "")), hookd.EInvalidSignature, ErrMalformedHeader)
+	checkErr(t, custom.Verify(request(t, headers("Authorization", "Bearer "+k1), nil, "")), hookd.EInvalidSignature, ErrMissingHeader)
 }
 
 func TestNone(t *testing.T) {
@@ -381,7 +382,7 @@ func TestNone(t *testing.T) {
 
 func TestTwilioMalformed(t *testing.T) {
 	t.Parallel()
-	v := newVerifier(t, Config{Scheme: SchemeTwilio, Secrets: []string{"tok"}, URL: "https://h.example.com/t"})
+	v := newVerifier(t, Config{Scheme: SchemeTwilio, Secrets: []string{"token-0123456789abcdef"}, URL: "https://h.example.com/t"})
 	h, err := v.Sign([]byte("a=1"), "", time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -403,7 +404,7 @@ func TestTwilioMalformed(t *testing.T) {
 
 func TestSlackChallenge(t *testing.T) {
 	t.Parallel()
-	v := newVerifier(t, Config{Scheme: SchemeSlack, Secrets: []string{"s"}}).(*Slack)
+	v := newVerifier(t, Config{Scheme: SchemeSlack, Secrets: []string{"slack-0123456789abcdef"}}).(*Slack)
 	// The handshake body from Slack's Events API documentation.
 	c, ok := v.Challenge([]byte(`{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`))
 	if !ok || c != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
@@ -431,7 +432,7 @@ func TestKeySources(t *testing.T) {
 		"none":              "[header:Idempotency-Key json:idempotency_key]",
 	}
 	for _, name := range Schemes() {
-		secret := "user:secret"
+		secret := "user:secret-0123456789ab"
 		if name == SchemeStandardWebhooks {
 			secret = "whsec_" + key24('a')
 		}

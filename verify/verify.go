@@ -32,6 +32,13 @@ const (
 // either direction, when Config.Tolerance is zero.
 const DefaultTolerance = 300 * time.Second
 
+// MinSecretLength is the shortest secret accepted, in bytes, unless
+// Config.AllowShortSecrets is set: HMAC secrets (hmac-sha256, github,
+// shopify, slack, stripe, twilio), api-key keys and basic passwords. A
+// shorter one can be guessed offline from a single signed request, or
+// online by trying. standard-webhooks has its own rule (24 decoded bytes).
+const MinSecretLength = 16
+
 // maxSignatures bounds the signatures parsed from one header, and
 // maxHeaderParts the comma- or space-separated elements, so that hostile
 // input costs a bounded amount of work. Genuine senders send one signature
@@ -97,6 +104,10 @@ type Config struct {
 	// IUnderstandThisIsUnsafe must be set for scheme none.
 	IUnderstandThisIsUnsafe bool
 
+	// AllowShortSecrets accepts secrets shorter than MinSecretLength: for
+	// the senders that only offer short ones. Defaults to false.
+	AllowShortSecrets bool
+
 	// Now is the clock for timestamp checks. Defaults to time.Now.
 	Now func() time.Time
 }
@@ -124,6 +135,19 @@ func New(c Config) (hookd.Verifier, error) {
 	if err := checkSecrets(c.Secrets); err != nil {
 		return nil, err
 	}
+	v, err := newScheme(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLength(c); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// newScheme returns the verifier of c.Scheme, a known scheme other than
+// none.
+func newScheme(c Config) (hookd.Verifier, error) {
 	switch c.Scheme {
 	case SchemeHMACSHA256:
 		return newHMAC(c)
@@ -161,6 +185,32 @@ func checkSecrets(secrets []string) error {
 	for i, s := range secrets {
 		if s == "" {
 			return fmt.Errorf("secrets[%d]: must not be empty", i)
+		}
+	}
+	return nil
+}
+
+// checkLength refuses secrets shorter than MinSecretLength, unless
+// c.AllowShortSecrets. For basic, the password is what must be long.
+// Messages never quote the secret.
+func checkLength(c Config) error {
+	if c.AllowShortSecrets || c.Scheme == SchemeStandardWebhooks {
+		return nil
+	}
+	what := "secret"
+	switch c.Scheme {
+	case SchemeBasic:
+		what = "password"
+	case SchemeAPIKey:
+		what = "key"
+	}
+	for i, s := range c.Secrets {
+		if c.Scheme == SchemeBasic {
+			_, s, _ = strings.Cut(s, ":")
+		}
+		if len(s) < MinSecretLength {
+			return fmt.Errorf("secrets[%d]: the %s is shorter than %d bytes, too short to stay secret; use a long random one (e.g. openssl rand -hex 32), or set allow_short_secrets: true if the sender offers nothing longer",
+				i, what, MinSecretLength)
 		}
 	}
 	return nil

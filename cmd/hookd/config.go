@@ -117,6 +117,7 @@ func newVerifier(_ string, v config.Verify) (hookd.Verifier, error) {
 		IgnoreTimestamp:         v.IgnoreTimestamp,
 		URL:                     v.URL,
 		IUnderstandThisIsUnsafe: v.IUnderstandThisIsUnsafe,
+		AllowShortSecrets:       v.AllowShortSecrets,
 	})
 }
 

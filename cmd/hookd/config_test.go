@@ -22,7 +22,7 @@ func TestConfigCheck(t *testing.T) {
 		}
 		return p
 	}
-	good := write("good.yaml", "services: {a: {verify: {secrets: [s]}, actions: [noop]}}\n")
+	good := write("good.yaml", "services: {a: {verify: {secrets: [a-secret-0123456789]}, actions: [noop]}}\n")
 	bad := write("bad.yaml", `
 admin: {listen: "0.0.0.0:8081"}
 services:
@@ -72,7 +72,7 @@ services:
 func TestZeroConfigWithoutSecretsRefusesToStart(t *testing.T) {
 	t.Setenv("HOOKD_CONFIG", "")
 	t.Setenv("ADAPTER_1_SECRET", "")
-	t.Setenv("ADAPTER_2_SECRET", "x")
+	t.Setenv("ADAPTER_2_SECRET", "adapter-two-secret-0123456789")
 	t.Chdir(t.TempDir())
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"serve"}, nil, &stdout, &stderr); code != 2 {
@@ -96,7 +96,7 @@ func TestDotEnvFillsSecrets(t *testing.T) {
 	os.Unsetenv("ADAPTER_2_SECRET")
 	dir := t.TempDir()
 	t.Chdir(dir)
-	os.WriteFile(filepath.Join(dir, ".env"), []byte("ADAPTER_1_SECRET=from-dotenv-1\nADAPTER_2_SECRET=from-dotenv-2\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, ".env"), []byte("ADAPTER_1_SECRET=from-dotenv-adapter-1\nADAPTER_2_SECRET=from-dotenv-adapter-2\n"), 0o600)
 	l, err := loadConfig("")
 	if err != nil {
 		t.Fatal(err)

@@ -141,7 +141,7 @@ func TestZeroConfigCurlExample(t *testing.T) {
 	}
 	smtp := smtptest.Start(t)
 	dir := t.TempDir()
-	env := []string{"ADAPTER_1_SECRET=dev-secret-1", "ADAPTER_2_SECRET=dev-secret-2", "HOOKD_CONFIG=",
+	env := []string{"ADAPTER_1_SECRET=dev-secret-adapter-one", "ADAPTER_2_SECRET=dev-secret-adapter-two", "HOOKD_CONFIG=",
 		"HOOKD_SMTP_URL=" + smtp.URL(), "HOOKD_LISTEN=127.0.0.1:0", "HOOKD_ADMIN_LISTEN=127.0.0.1:0"}
 	p := startHookd(t, dir, env)
 	if !strings.Contains(p.logs(), "admin API has no token") {
@@ -188,7 +188,7 @@ smtp: {url: %s}
 workers: {poll_interval: 50ms, fetch_cooldown: 5ms, job_timeout: 1s, rescue_after: 2s}
 services:
   adapter1:
-    verify: {secrets: [kill-secret]}
+    verify: {secrets: [kill-secret-0123456789]}
     actions:
       - email: {max_attempts: 100, backoff: {min: 20ms, max: 200ms}}
 `, filepath.Join(dir, "hookd.db"), smtp.URL())), 0o600)

@@ -27,7 +27,7 @@ admin: {listen: 127.0.0.1:0}
 database: sqlite:%s
 services:
   adapter1:
-    verify: {secrets: [flood-secret]}
+    verify: {secrets: [flood-secret-0123456789]}
     actions: [email]
 `, dbPath), roleIngest)
 

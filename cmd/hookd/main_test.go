@@ -30,11 +30,11 @@ smtp: {url: %s, from: "hookd <noreply@example.com>"}
 workers: {poll_interval: 50ms, fetch_cooldown: 5ms}
 services:
   adapter1:
-    verify: {secrets: [secret-1]}
+    verify: {secrets: [secret-1-0123456789abcdef]}
     actions:
       - email: {max_attempts: 4, backoff: {min: 20ms, max: 100ms}}
   adapter2:
-    verify: {secrets: [secret-2]}
+    verify: {secrets: [secret-2-0123456789abcdef]}
     actions: [noop]
 `
 

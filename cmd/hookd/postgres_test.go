@@ -25,7 +25,7 @@ import (
 
 // Scale-out tests: several real hookd processes on one PostgreSQL schema.
 
-const pgSecret = "pg-secret"
+const pgSecret = "pg-secret-0123456789"
 
 // writePGConfig writes a configuration for a hookd on databaseURL and
 // returns its path.

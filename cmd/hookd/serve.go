@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/hookd/hookd/groupcommit"
 	"github.com/hookd/hookd/httpapi"
 	"github.com/hookd/hookd/jobs"
+	"github.com/hookd/hookd/verify"
 )
 
 // Roles of a hookd process.
@@ -99,6 +102,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		if m.IngestAddr, err = m.listen(cfg.Listen, ingest.Handler()); err != nil {
 			return fmt.Errorf("listen: %w", err)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Services)) {
+		if _, ok := m.Services[name].Verifier.(*verify.None); ok {
+			log.Warn("service accepts unsigned requests from anyone (verify scheme none)", "service", name)
 		}
 	}
 	if cfg.Admin.Token == "" {

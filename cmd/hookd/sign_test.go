@@ -24,15 +24,15 @@ func TestSignEveryScheme(t *testing.T) {
 	os.WriteFile(cfgPath, []byte(`
 database: sqlite:`+filepath.Join(dir, "hookd.db")+`
 services:
-  hmac: {verify: {scheme: hmac-sha256, secrets: [s]}}
-  github: {verify: {scheme: github, secrets: [s]}}
-  stripe: {verify: {scheme: stripe, secrets: [whsec_s]}}
+  hmac: {verify: {scheme: hmac-sha256, secrets: [hmac-secret-0123456789]}}
+  github: {verify: {scheme: github, secrets: [github-secret-0123456789]}}
+  stripe: {verify: {scheme: stripe, secrets: [whsec_stripe_0123456789]}}
   standard: {verify: {scheme: standard-webhooks, secrets: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw]}}
-  shopify: {verify: {scheme: shopify, secrets: [s]}}
-  slack: {verify: {scheme: slack, secrets: [s]}}
-  twilio: {verify: {scheme: twilio, secrets: [s], url: "https://public.example.com/webhooks/twilio"}}
-  basic: {verify: {scheme: basic, secrets: ["user:pass"]}}
-  apikey: {verify: {scheme: api-key, secrets: [k]}}
+  shopify: {verify: {scheme: shopify, secrets: [shopify-secret-0123456789]}}
+  slack: {verify: {scheme: slack, secrets: [slack-secret-0123456789]}}
+  twilio: {verify: {scheme: twilio, secrets: [twilio-token-0123456789], url: "https://public.example.com/webhooks/twilio"}}
+  basic: {verify: {scheme: basic, secrets: ["user:pass-0123456789abcdef"]}}
+  apikey: {verify: {scheme: api-key, secrets: [api-key-0123456789]}}
   none: {verify: {scheme: none, i_understand_this_is_unsafe: true}}
 `), 0o600)
 	l, err := loadConfig(cfgPath)
