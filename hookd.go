@@ -25,10 +25,12 @@ type Service struct {
 	// natural source.
 	IdempotencyKey []KeySource
 
-	// MaxBody is the largest accepted body in bytes. Defaults to 1 MiB.
+	// MaxBody is the largest accepted body in bytes. Used as given: the
+	// configuration fills in its default (config.DefaultMaxBody).
 	MaxBody int64
 
-	// IdempotencyTTL is how long a key is remembered. Defaults to 7 days.
+	// IdempotencyTTL is how long a key is remembered. Used as given
+	// (config.DefaultIdempotencyTTL).
 	IdempotencyTTL time.Duration
 
 	// Actions run in the background for every accepted event.
@@ -56,8 +58,8 @@ type Action struct {
 	// Type is ActionEmail, ActionForward or ActionNoop.
 	Type string
 
-	// MaxAttempts is how many times the job may run, the first try included.
-	// Defaults to 4.
+	// MaxAttempts is how many times the job may run, the first try included
+	// (config.DefaultMaxAttempts).
 	MaxAttempts int
 
 	// Backoff bounds the exponential delay between attempts.
@@ -69,15 +71,16 @@ type Action struct {
 
 // Backoff bounds the exponential, jittered delay between attempts of a job.
 type Backoff struct {
-	Min time.Duration // Defaults to 1s.
-	Max time.Duration // Defaults to 10m.
+	Min time.Duration // config.DefaultBackoffMin
+	Max time.Duration // config.DefaultBackoffMax
 }
 
 // EmailAction sends a templated message to an address taken from the event.
 type EmailAction struct {
-	// Field is the dotted JSON path of the recipient's address. Defaults to "email".
+	// Field is the dotted JSON path of the recipient's address
+	// (config.DefaultEmailField).
 	Field string
-	// Template names a built-in template. Defaults to "welcome".
+	// Template names a built-in template (config.DefaultEmailTemplate).
 	Template string
 	// Subject and Body, when set, are text/template sources that override
 	// the named template's.
@@ -88,7 +91,7 @@ type EmailAction struct {
 // ForwardAction POSTs the original body to an internal URL.
 type ForwardAction struct {
 	URL     string
-	Timeout time.Duration // Defaults to 10s.
+	Timeout time.Duration // config.DefaultForwardTimeout
 	// Headers are the names of received headers that are passed on.
 	Headers []string
 }

@@ -140,35 +140,26 @@ func (a *ActionConfig) UnmarshalYAML(n *yaml.Node) error {
 }
 
 func (a *ActionConfig) setDefaults() {
-	a.MaxAttempts = cmp.Or(a.MaxAttempts, defaultMaxAttempts)
-	a.Backoff.Min = cmp.Or(a.Backoff.Min, Duration(defaultBackoffMin))
-	a.Backoff.Max = cmp.Or(a.Backoff.Max, Duration(defaultBackoffMax))
+	a.MaxAttempts = cmp.Or(a.MaxAttempts, DefaultMaxAttempts)
+	a.Backoff.Min = cmp.Or(a.Backoff.Min, Duration(DefaultBackoffMin))
+	a.Backoff.Max = cmp.Or(a.Backoff.Max, Duration(DefaultBackoffMax))
 	switch a.Type {
 	case hookd.ActionEmail:
 		if a.Email == nil {
 			a.Email = &EmailConfig{}
 		}
-		a.Email.Field = cmp.Or(a.Email.Field, defaultEmailField)
-		a.Email.Template = cmp.Or(a.Email.Template, defaultEmailTemplate)
+		a.Email.Field = cmp.Or(a.Email.Field, DefaultEmailField)
+		a.Email.Template = cmp.Or(a.Email.Template, DefaultEmailTemplate)
 	case hookd.ActionForward:
 		if a.Forward == nil {
 			a.Forward = &ForwardConfig{}
 		}
-		a.Forward.Timeout = cmp.Or(a.Forward.Timeout, Duration(defaultForwardTimeout))
+		a.Forward.Timeout = cmp.Or(a.Forward.Timeout, Duration(DefaultForwardTimeout))
 	}
 }
 
-// action returns the domain action with every default filled in.
+// action returns the domain action of a, whose defaults are written in.
 func (a ActionConfig) action() hookd.Action {
-	if a.Email != nil {
-		e := *a.Email
-		a.Email = &e
-	}
-	if a.Forward != nil {
-		f := *a.Forward
-		a.Forward = &f
-	}
-	a.setDefaults()
 	out := hookd.Action{
 		Type:        a.Type,
 		MaxAttempts: a.MaxAttempts,

@@ -9,25 +9,38 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// Defaults, applied by SetDefaults and assumed by Validate and Services
-// wherever a field is left zero.
+// The defaults, each stated here once. SetDefaults writes them into the
+// zero fields of a Config; Validate and Services see a copy with them
+// written in; and the packages that use the values (httpapi, jobs, forward)
+// take them as given.
 const (
-	defaultListen         = ":8080"
-	defaultAdminListen    = "127.0.0.1:8081"
-	defaultDatabase       = "sqlite:hookd.db"
-	defaultSMTPURL        = "smtp://127.0.0.1:25"
-	defaultSMTPFrom       = "hookd <noreply@localhost>"
-	defaultScheme         = "hmac-sha256"
-	defaultMaxBody        = 1 << 20
-	maxMaxBody            = 64 << 20
-	defaultIdempotencyTTL = 7 * 24 * time.Hour
-	defaultMaxAttempts    = 4
-	maxMaxAttempts        = 100
-	defaultBackoffMin     = time.Second
-	defaultBackoffMax     = 10 * time.Minute
-	defaultEmailField     = "email"
-	defaultEmailTemplate  = "welcome"
-	defaultForwardTimeout = 10 * time.Second
+	DefaultListen           = ":8080"
+	DefaultAdminListen      = "127.0.0.1:8081"
+	DefaultDatabase         = "sqlite:hookd.db"
+	DefaultSMTPURL          = "smtp://127.0.0.1:25"
+	DefaultSMTPFrom         = "hookd <noreply@localhost>"
+	DefaultWorkersMax       = 50
+	DefaultPollInterval     = time.Second
+	DefaultFetchCooldown    = 100 * time.Millisecond
+	DefaultDispatchInterval = 100 * time.Millisecond
+	DefaultJobTimeout       = time.Minute
+	DefaultRescueAfter      = 2 * time.Minute
+	DefaultShutdownTimeout  = 10 * time.Second
+	DefaultScheme           = "hmac-sha256"
+	DefaultMaxBody          = 1 << 20
+	DefaultIdempotencyTTL   = 7 * 24 * time.Hour
+	DefaultMaxAttempts      = 4
+	DefaultBackoffMin       = time.Second
+	DefaultBackoffMax       = 10 * time.Minute
+	DefaultEmailField       = "email"
+	DefaultEmailTemplate    = "welcome"
+	DefaultForwardTimeout   = 10 * time.Second
+)
+
+// Limits checked by Validate.
+const (
+	maxMaxBody     = 64 << 20
+	maxMaxAttempts = 100
 )
 
 // Config is hookd's whole configuration (CONTRACT §5). Zero fields take the
@@ -154,7 +167,8 @@ type Verify struct {
 	Algorithm string `yaml:"algorithm"`
 
 	// Tolerance is how far a signed timestamp may be from now, in both
-	// directions. Zero means the verifier's default, 300s.
+	// directions. Zero means verify.DefaultTolerance (300s): the verify
+	// package owns that default and applies it.
 	Tolerance Duration `yaml:"tolerance"`
 
 	// IgnoreTimestamp turns the timestamp check off. Defaults to false.
@@ -183,7 +197,7 @@ func Default(lookup func(string) (string, bool)) *Config {
 		{"adapter2", "ADAPTER_2_SECRET", hookd.ActionNoop},
 	} {
 		svc := &ServiceConfig{
-			Verify:  Verify{Scheme: defaultScheme},
+			Verify:  Verify{Scheme: DefaultScheme},
 			Actions: []ActionConfig{{Type: s.action}},
 		}
 		if v, ok := lookup(s.env); ok && v != "" {
@@ -207,30 +221,60 @@ func (c *Config) addMissing(path, name string) {
 // SetDefaults writes the default into every zero field that has one,
 // including the services' and actions'. Parse and Default call it.
 func (c *Config) SetDefaults() {
-	c.Listen = cmp.Or(c.Listen, defaultListen)
-	c.Admin.Listen = cmp.Or(c.Admin.Listen, defaultAdminListen)
-	c.Database = cmp.Or(c.Database, defaultDatabase)
-	c.SMTP.URL = cmp.Or(c.SMTP.URL, defaultSMTPURL)
-	c.SMTP.From = cmp.Or(c.SMTP.From, defaultSMTPFrom)
-	c.Workers.Max = cmp.Or(c.Workers.Max, 50)
-	c.Workers.PollInterval = cmp.Or(c.Workers.PollInterval, Duration(time.Second))
-	c.Workers.FetchCooldown = cmp.Or(c.Workers.FetchCooldown, Duration(100*time.Millisecond))
-	c.Workers.DispatchInterval = cmp.Or(c.Workers.DispatchInterval, Duration(100*time.Millisecond))
-	c.Workers.JobTimeout = cmp.Or(c.Workers.JobTimeout, Duration(time.Minute))
-	c.Workers.RescueAfter = cmp.Or(c.Workers.RescueAfter, Duration(2*time.Minute))
-	c.Workers.ShutdownTimeout = cmp.Or(c.Workers.ShutdownTimeout, Duration(10*time.Second))
+	c.Listen = cmp.Or(c.Listen, DefaultListen)
+	c.Admin.Listen = cmp.Or(c.Admin.Listen, DefaultAdminListen)
+	c.Database = cmp.Or(c.Database, DefaultDatabase)
+	c.SMTP.URL = cmp.Or(c.SMTP.URL, DefaultSMTPURL)
+	c.SMTP.From = cmp.Or(c.SMTP.From, DefaultSMTPFrom)
+	c.Workers.Max = cmp.Or(c.Workers.Max, DefaultWorkersMax)
+	c.Workers.PollInterval = cmp.Or(c.Workers.PollInterval, Duration(DefaultPollInterval))
+	c.Workers.FetchCooldown = cmp.Or(c.Workers.FetchCooldown, Duration(DefaultFetchCooldown))
+	c.Workers.DispatchInterval = cmp.Or(c.Workers.DispatchInterval, Duration(DefaultDispatchInterval))
+	c.Workers.JobTimeout = cmp.Or(c.Workers.JobTimeout, Duration(DefaultJobTimeout))
+	c.Workers.RescueAfter = cmp.Or(c.Workers.RescueAfter, Duration(DefaultRescueAfter))
+	c.Workers.ShutdownTimeout = cmp.Or(c.Workers.ShutdownTimeout, Duration(DefaultShutdownTimeout))
 	for name, s := range c.ServiceConfigs {
 		if s == nil {
 			s = &ServiceConfig{}
 			c.ServiceConfigs[name] = s
 		}
-		s.Verify.Scheme = cmp.Or(s.Verify.Scheme, defaultScheme)
-		s.MaxBody = cmp.Or(s.MaxBody, defaultMaxBody)
-		s.IdempotencyTTL = cmp.Or(s.IdempotencyTTL, Duration(defaultIdempotencyTTL))
+		s.Verify.Scheme = cmp.Or(s.Verify.Scheme, DefaultScheme)
+		s.MaxBody = cmp.Or(s.MaxBody, DefaultMaxBody)
+		s.IdempotencyTTL = cmp.Or(s.IdempotencyTTL, Duration(DefaultIdempotencyTTL))
 		for i := range s.Actions {
 			s.Actions[i].setDefaults()
 		}
 	}
+}
+
+// withDefaults returns a copy of c, sharing nothing that SetDefaults
+// writes, with the defaults written in: Validate and Services check and
+// build from it without changing c.
+func (c *Config) withDefaults() *Config {
+	d := *c
+	d.ServiceConfigs = make(map[string]*ServiceConfig, len(c.ServiceConfigs))
+	for name, s := range c.ServiceConfigs {
+		if s == nil {
+			d.ServiceConfigs[name] = nil
+			continue
+		}
+		sc := *s
+		sc.Actions = make([]ActionConfig, len(s.Actions))
+		for i, a := range s.Actions {
+			if a.Email != nil {
+				e := *a.Email
+				a.Email = &e
+			}
+			if a.Forward != nil {
+				f := *a.Forward
+				a.Forward = &f
+			}
+			sc.Actions[i] = a
+		}
+		d.ServiceConfigs[name] = &sc
+	}
+	d.SetDefaults()
+	return &d
 }
 
 // ApplyEnv applies the environment overrides of CONTRACT §5: HOOKD_LISTEN,
@@ -277,7 +321,7 @@ func IsLoopback(listen string) bool {
 // driver options), and an empty Database means the default,
 // "sqlite:hookd.db".
 func (c *Config) SQLitePath() (string, bool) {
-	db := cmp.Or(c.Database, defaultDatabase)
+	db := cmp.Or(c.Database, DefaultDatabase)
 	path, ok := strings.CutPrefix(db, "sqlite:")
 	if !ok {
 		return "", false

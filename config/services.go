@@ -1,7 +1,6 @@
 package config
 
 import (
-	"cmp"
 	"errors"
 	"maps"
 	"regexp"
@@ -24,6 +23,7 @@ import (
 // when there is none: the HTTP layer then asks the verifier's KeySources.
 func (c *Config) Services(newVerifier func(name string, v Verify) (hookd.Verifier, error)) ([]*hookd.Service, error) {
 	errs := c.Validate()
+	c = c.withDefaults()
 	bad := map[string]bool{} // services whose verify block has problems
 	for _, err := range errs {
 		if fe, ok := err.(*FieldError); ok {
@@ -34,17 +34,13 @@ func (c *Config) Services(newVerifier func(name string, v Verify) (hookd.Verifie
 	}
 	var out []*hookd.Service
 	for _, name := range slices.Sorted(maps.Keys(c.ServiceConfigs)) {
-		s := c.ServiceConfigs[name]
-		if s == nil {
-			s = &ServiceConfig{}
-		}
+		s := c.ServiceConfigs[name] // not nil: SetDefaults replaced nil ones
 		vc := s.Verify
-		vc.Scheme = cmp.Or(vc.Scheme, defaultScheme)
 		vc.Secrets = slices.Clone(vc.Secrets)
 		svc := &hookd.Service{
 			Name:           name,
-			MaxBody:        int64(cmp.Or(s.MaxBody, defaultMaxBody)),
-			IdempotencyTTL: time.Duration(cmp.Or(s.IdempotencyTTL, Duration(defaultIdempotencyTTL))),
+			MaxBody:        int64(s.MaxBody),
+			IdempotencyTTL: time.Duration(s.IdempotencyTTL),
 		}
 		if s.IdempotencyKey != "" {
 			svc.IdempotencyKey, _ = parseKeySources(s.IdempotencyKey) // checked by Validate

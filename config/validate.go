@@ -1,7 +1,6 @@
 package config
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"net"
@@ -23,16 +22,17 @@ var schemes = []string{"hmac-sha256", "github", "stripe", "standard-webhooks", "
 
 // Validate returns every problem of c, one *FieldError per problem, each a
 // single line "field.path: problem; fix", in a stable order. Zero fields are
-// checked as their defaults. Messages quote addresses, names and paths but
+// checked as their defaults (c itself is not changed). Messages quote addresses, names and paths but
 // never a secret, a token or a URL (which may carry credentials). An empty
 // result means c is valid as far as this
 // package can tell; Services also asks the verifiers.
 func (c *Config) Validate() []error {
+	c = c.withDefaults()
 	v := &validator{c: c}
-	v.listen("listen", cmp.Or(c.Listen, defaultListen))
-	adminListen := cmp.Or(c.Admin.Listen, defaultAdminListen)
+	v.listen("listen", c.Listen)
+	adminListen := c.Admin.Listen
 	if v.listen("admin.listen", adminListen) {
-		if adminListen == cmp.Or(c.Listen, defaultListen) && !strings.HasSuffix(adminListen, ":0") {
+		if adminListen == c.Listen && !strings.HasSuffix(adminListen, ":0") {
 			v.add("admin.listen", "same address as listen; give the admin API its own port, e.g. 127.0.0.1:8081")
 		}
 		if c.Admin.Token == "" && !IsLoopback(adminListen) {
@@ -40,7 +40,7 @@ func (c *Config) Validate() []error {
 				adminListen, v.fix("admin.token", "set HOOKD_ADMIN_TOKEN or admin.token, or listen on 127.0.0.1"))
 		}
 	}
-	v.database(cmp.Or(c.Database, defaultDatabase))
+	v.database(c.Database)
 	v.workers()
 	v.smtp()
 	if len(c.ServiceConfigs) == 0 {
@@ -126,7 +126,7 @@ func (v *validator) database(db string) {
 }
 
 func (v *validator) smtp() {
-	u, err := url.Parse(cmp.Or(v.c.SMTP.URL, defaultSMTPURL))
+	u, err := url.Parse(v.c.SMTP.URL)
 	switch {
 	case err != nil || u.Scheme == "":
 		v.add("smtp.url", "not a URL; use smtp://HOST:PORT (STARTTLS when offered) or smtps://HOST:PORT")
@@ -135,8 +135,7 @@ func (v *validator) smtp() {
 	case u.Hostname() == "":
 		v.add("smtp.url", "no host; use smtp://HOST:PORT, e.g. smtp://127.0.0.1:25")
 	}
-	from := cmp.Or(v.c.SMTP.From, defaultSMTPFrom)
-	if _, err := mail.ParseAddress(from); err != nil {
+	if _, err := mail.ParseAddress(v.c.SMTP.From); err != nil {
 		v.add("smtp.from", "not an email address; use e.g. \"hookd <noreply@example.com>\"")
 	}
 }
@@ -170,7 +169,7 @@ func (v *validator) service(name string, s *ServiceConfig) {
 }
 
 func (v *validator) verify(p, name string, vc *Verify) {
-	scheme := cmp.Or(vc.Scheme, defaultScheme)
+	scheme := vc.Scheme
 	if !slices.Contains(schemes, scheme) {
 		v.add(p+".scheme", "unknown scheme %q; use one of %s", scheme, strings.Join(schemes, ", "))
 	}
@@ -215,13 +214,11 @@ func (v *validator) secrets(p, name string, secrets []string) {
 func (v *validator) action(p string, a ActionConfig) {
 	switch a.Type {
 	case hookd.ActionEmail:
-		e := cmp.Or(a.Email, &EmailConfig{})
-		if f := cmp.Or(e.Field, defaultEmailField); !validPath(f) {
+		if f := a.Email.Field; !validPath(f) {
 			v.add(p+".email.field", "invalid JSON path %q; use a dotted path such as email or user.email", f)
 		}
 	case hookd.ActionForward:
-		f := cmp.Or(a.Forward, &ForwardConfig{})
-		v.forward(p+".forward", f)
+		v.forward(p+".forward", a.Forward)
 	case hookd.ActionNoop:
 		return
 	default:
@@ -230,9 +227,9 @@ func (v *validator) action(p string, a ActionConfig) {
 	}
 	ap := p + "." + a.Type
 	if a.MaxAttempts < 0 || a.MaxAttempts > maxMaxAttempts {
-		v.add(ap+".max_attempts", "%d is out of range; use 1 to %d (default %d)", a.MaxAttempts, maxMaxAttempts, defaultMaxAttempts)
+		v.add(ap+".max_attempts", "%d is out of range; use 1 to %d (default %d)", a.MaxAttempts, maxMaxAttempts, DefaultMaxAttempts)
 	}
-	lo, hi := cmp.Or(a.Backoff.Min, Duration(defaultBackoffMin)), cmp.Or(a.Backoff.Max, Duration(defaultBackoffMax))
+	lo, hi := a.Backoff.Min, a.Backoff.Max
 	switch {
 	case lo < 0:
 		v.add(ap+".backoff.min", "must be positive, e.g. 1s")

@@ -17,9 +17,6 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// DefaultTimeout bounds one delivery when the action sets no timeout.
-const DefaultTimeout = 10 * time.Second
-
 // Headers hookd adds to every forwarded request.
 const (
 	HeaderEventID        = "X-Hookd-Event-Id"
@@ -88,7 +85,8 @@ var hopByHop = map[string]bool{
 	"Upgrade":             true,
 }
 
-// Forward POSTs ev.Body to a.URL within a.Timeout (DefaultTimeout if zero).
+// Forward POSTs ev.Body to a.URL within a.Timeout, which must be positive
+// (config fills in its default).
 // The request carries the event's received Content-Type, the received
 // headers named in a.Headers (hop-by-hop headers excepted), and
 // X-Hookd-Event-Id, X-Hookd-Service and X-Hookd-Idempotency-Key.
@@ -97,7 +95,7 @@ var hopByHop = map[string]bool{
 // network errors; and a hookd.Permanent error otherwise.
 func (f *Forwarder) Forward(ctx context.Context, a *hookd.ForwardAction, ev *hookd.Event) error {
 	target := redactURL(a.URL)
-	ctx, cancel := context.WithTimeout(ctx, cmp.Or(a.Timeout, DefaultTimeout))
+	ctx, cancel := context.WithTimeout(ctx, a.Timeout)
 	defer cancel()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL, bytes.NewReader(ev.Body))

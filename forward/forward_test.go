@@ -59,6 +59,10 @@ func server(t *testing.T, status int, respBody string, extra func(http.ResponseW
 	return srv, reqs
 }
 
+// testTimeout is the timeout of the tests' actions: the configuration
+// always gives one.
+const testTimeout = 10 * time.Second
+
 func TestForwardSuccess(t *testing.T) {
 	t.Parallel()
 	for _, status := range []int{200, 201, 202, 204, 299} {
@@ -66,6 +70,7 @@ func TestForwardSuccess(t *testing.T) {
 			t.Parallel()
 			srv, reqs := server(t, status, "", nil)
 			a := &hookd.ForwardAction{
+				Timeout: testTimeout,
 				URL:     srv.URL + "/github?token=abc",
 				Headers: []string{"x-github-event", "X-Multi", "X-Missing", "Content-Length", "connection", "X-Hookd-Event-Id"},
 			}
@@ -115,7 +120,7 @@ func TestForwardNoContentType(t *testing.T) {
 	ev := testEvent()
 	ev.Header = nil
 	var f Forwarder
-	if err := f.Forward(t.Context(), &hookd.ForwardAction{URL: srv.URL, Headers: []string{"X-Any"}}, ev); err != nil {
+	if err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL, Headers: []string{"X-Any"}}, ev); err != nil {
 		t.Fatal(err)
 	}
 	if r := <-reqs; r.header.Get("Content-Type") != "" {
@@ -137,7 +142,7 @@ func TestForwardStatusClasses(t *testing.T) {
 			t.Parallel()
 			srv, _ := server(t, tt.status, "  details: the thing broke\n", nil)
 			var f Forwarder
-			err := f.Forward(t.Context(), &hookd.ForwardAction{URL: srv.URL + "/hook"}, testEvent())
+			err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL + "/hook"}, testEvent())
 			if err == nil {
 				t.Fatal("Forward succeeded")
 			}
@@ -169,7 +174,7 @@ func TestForwardRedirectNotFollowed(t *testing.T) {
 		})
 		for _, client := range []*http.Client{nil, {}} { // a caller's client that would follow
 			f := Forwarder{Client: client}
-			err := f.Forward(t.Context(), &hookd.ForwardAction{URL: srv.URL}, testEvent())
+			err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
 			if !hookd.IsPermanent(err) {
 				t.Errorf("%d: err = %v, want permanent", status, err)
 				continue
@@ -195,7 +200,7 @@ func TestForwardBodyLimits(t *testing.T) {
 	long := strings.Repeat("é", 100_000) // 200,000 bytes
 	srv, _ := server(t, 500, long, nil)
 	var f Forwarder
-	err := f.Forward(t.Context(), &hookd.ForwardAction{URL: srv.URL}, testEvent())
+	err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
 	se, ok := errors.AsType[*StatusError](err)
 	if !ok {
 		t.Fatalf("err = %v", err)
@@ -206,7 +211,7 @@ func TestForwardBodyLimits(t *testing.T) {
 
 	odd := "x" + strings.Repeat("é", 200) // the cut at 256 splits a rune
 	srv, _ = server(t, 500, odd, nil)
-	err = f.Forward(t.Context(), &hookd.ForwardAction{URL: srv.URL}, testEvent())
+	err = f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
 	se, _ = errors.AsType[*StatusError](err)
 	if se == nil || len(se.Body) != 255 || !strings.HasPrefix(odd, se.Body) {
 		t.Errorf("Body = %q (%d bytes), want the first 255 bytes", se.Body, len(se.Body))
@@ -253,7 +258,7 @@ func TestForwardNetworkErrors(t *testing.T) {
 	l.Close()
 
 	var f Forwarder
-	err = f.Forward(t.Context(), &hookd.ForwardAction{URL: closed + "/x?token=hunter2"}, testEvent())
+	err = f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: closed + "/x?token=hunter2"}, testEvent())
 	if err == nil || hookd.IsPermanent(err) {
 		t.Fatalf("connection refused: err = %v, want transient", err)
 	}
@@ -293,7 +298,7 @@ func TestForwardTimeout(t *testing.T) {
 	// The caller's context ends it too.
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err = f.Forward(ctx, &hookd.ForwardAction{URL: srv.URL}, testEvent())
+	err = f.Forward(ctx, &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
 	if !errors.Is(err, context.Canceled) || hookd.IsPermanent(err) {
 		t.Errorf("canceled: err = %v, want transient context.Canceled", err)
 	}
@@ -303,7 +308,7 @@ func TestForwardInvalidURL(t *testing.T) {
 	t.Parallel()
 	var f Forwarder
 	for _, u := range []string{"", "ftp://example.com/x", "http://[::1", "://nope"} {
-		err := f.Forward(t.Context(), &hookd.ForwardAction{URL: u}, testEvent())
+		err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: u}, testEvent())
 		if !hookd.IsPermanent(err) {
 			t.Errorf("URL %q: err = %v, want permanent", u, err)
 		}
@@ -319,7 +324,7 @@ func TestForwardUsesClient(t *testing.T) {
 		return http.DefaultTransport.RoundTrip(r)
 	})}
 	f := Forwarder{Client: client}
-	if err := f.Forward(t.Context(), &hookd.ForwardAction{URL: srv.URL}, testEvent()); err != nil {
+	if err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent()); err != nil {
 		t.Fatal(err)
 	}
 	if used.Load() != 1 {

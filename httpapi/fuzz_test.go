@@ -41,7 +41,7 @@ func FuzzIngest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	svc := &hookd.Service{Name: "mail", Verifier: v, MaxBody: 4096, Actions: []hookd.Action{
+	svc := &hookd.Service{Name: "mail", Verifier: v, MaxBody: 4096, IdempotencyTTL: time.Hour, Actions: []hookd.Action{
 		{Type: hookd.ActionEmail, MaxAttempts: 4, Email: &hookd.EmailAction{Field: "email"}},
 	}}
 	h := (&httpapi.Ingest{Services: map[string]*hookd.Service{"mail": svc}, Accepter: db}).Handler()

@@ -47,12 +47,7 @@ type Ingest struct {
 	Now        func() time.Time // Defaults to time.Now.
 }
 
-// Defaults for services that leave them unset.
-const (
-	DefaultMaxBody        = 1 << 20
-	DefaultIdempotencyTTL = 7 * 24 * time.Hour
-	maxIdempotencyKey     = 255
-)
+const maxIdempotencyKey = 255
 
 // Handler returns the ingest handler, mounted at /webhooks/.
 func (in *Ingest) Handler() http.Handler {
@@ -148,7 +143,7 @@ func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Ser
 	if r.Method != http.MethodPost {
 		return nil, hookd.Errorf(hookd.EMethodNotAllowed, "webhooks are sent with POST, not %s", r.Method)
 	}
-	body, err := readBody(w, r, maxBody(svc))
+	body, err := readBody(w, r, svc.MaxBody)
 	if err != nil {
 		return nil, err
 	}
@@ -178,10 +173,6 @@ func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Ser
 	}
 	now := in.Now().UTC()
 	sum := sha256.Sum256(body)
-	ttl := svc.IdempotencyTTL
-	if ttl <= 0 {
-		ttl = DefaultIdempotencyTTL
-	}
 	ev := &hookd.Event{
 		ID:             store.NewEventID(),
 		Service:        svc.Name,
@@ -190,18 +181,11 @@ func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Ser
 		Body:           body,
 		Header:         header,
 		ReceivedAt:     now,
-		ExpiresAt:      now.Add(ttl),
+		ExpiresAt:      now.Add(svc.IdempotencyTTL),
 	}
 	// Encoded here, in parallel, rather than on the store's single writer.
 	ev.StoredHeader = store.EncodeHeader(header)
 	return ev, nil
-}
-
-func maxBody(svc *hookd.Service) int64 {
-	if svc.MaxBody > 0 {
-		return svc.MaxBody
-	}
-	return DefaultMaxBody
 }
 
 // readBody reads at most limit bytes; a declared or actual larger body

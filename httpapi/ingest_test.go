@@ -19,6 +19,12 @@ import (
 
 const secret = "s3cret-for-tests"
 
+// The services' limits, which the configuration always sets.
+const (
+	maxBody = 1 << 20
+	ttl     = 7 * 24 * time.Hour
+)
+
 type testBundle struct {
 	url      string
 	db       *sqlite.DB
@@ -48,12 +54,12 @@ func setup(t *testing.T) *testBundle {
 	}
 	hmacV := newVerifier(t, verify.Config{Secrets: []string{secret}})
 	services := map[string]*hookd.Service{
-		"mail": {Name: "mail", Verifier: hmacV, Actions: []hookd.Action{
+		"mail": {Name: "mail", Verifier: hmacV, MaxBody: maxBody, IdempotencyTTL: ttl, Actions: []hookd.Action{
 			{Type: hookd.ActionEmail, MaxAttempts: 4, Email: &hookd.EmailAction{Field: "user.email", Template: "welcome"}},
 		}},
-		"store": {Name: "store", Verifier: hmacV, MaxBody: 64, Actions: []hookd.Action{{Type: hookd.ActionNoop}}},
+		"store": {Name: "store", Verifier: hmacV, MaxBody: 64, IdempotencyTTL: ttl, Actions: []hookd.Action{{Type: hookd.ActionNoop}}},
 		"stripe": {Name: "stripe", Verifier: newVerifier(t, verify.Config{Scheme: "stripe", Secrets: []string{"whsec_test_0123456789"}}),
-			Actions: []hookd.Action{{Type: hookd.ActionNoop}}},
+			MaxBody: maxBody, IdempotencyTTL: ttl, Actions: []hookd.Action{{Type: hookd.ActionNoop}}},
 	}
 	rej := httpapi.NewRejections(10)
 	in := &httpapi.Ingest{Services: services, Accepter: db, Rejections: rej}

@@ -72,7 +72,7 @@ func TestEverySchemeEndToEnd(t *testing.T) {
 			if s.signer != nil {
 				signer = newVerifier(t, *s.signer)
 			}
-			svc := &hookd.Service{Name: "scheme", Verifier: v, Actions: []hookd.Action{{Type: hookd.ActionNoop}}}
+			svc := &hookd.Service{Name: "scheme", Verifier: v, MaxBody: maxBody, IdempotencyTTL: ttl, Actions: []hookd.Action{{Type: hookd.ActionNoop}}}
 			srv := httptest.NewServer((&httpapi.Ingest{Services: map[string]*hookd.Service{"scheme": svc}, Accepter: db}).Handler())
 			defer srv.Close()
 
@@ -154,7 +154,7 @@ func TestEverySchemeEndToEnd(t *testing.T) {
 func TestSlackURLVerification(t *testing.T) {
 	b := setup(t)
 	v := newVerifier(t, verify.Config{Scheme: "slack", Secrets: []string{"slack-secret-0123456789"}})
-	b.services["slack"] = &hookd.Service{Name: "slack", Verifier: v}
+	b.services["slack"] = &hookd.Service{Name: "slack", Verifier: v, MaxBody: maxBody, IdempotencyTTL: ttl}
 	srv := httptest.NewServer((&httpapi.Ingest{Services: b.services, Accepter: b.db}).Handler())
 	defer srv.Close()
 	body := `{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`

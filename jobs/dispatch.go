@@ -23,10 +23,10 @@ type Dispatcher struct {
 	wake     chan struct{}
 }
 
-// NewDispatcher returns a dispatcher for outbox polling every interval
-// (Defaults to 100ms).
+// NewDispatcher returns a dispatcher for outbox polling every interval,
+// which must be positive (workers.dispatch_interval).
 func NewDispatcher(outbox Outbox, interval time.Duration, log *slog.Logger) *Dispatcher {
-	return &Dispatcher{outbox: outbox, interval: cmp.Or(interval, 100*time.Millisecond), batch: 1000,
+	return &Dispatcher{outbox: outbox, interval: interval, batch: 1000,
 		log: cmp.Or(log, slog.Default()), wake: make(chan struct{}, 1)}
 }
 

@@ -5,7 +5,6 @@ package jobs
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -44,17 +43,18 @@ type Config struct {
 	Forwarder Forwarder
 	Logger    *slog.Logger // Defaults to slog.Default().
 
-	// MaxWorkers is how many jobs run at once in this process. Defaults to 50.
+	// The settings below come from the configuration's workers block,
+	// defaults filled in; they are used as given.
+
+	// MaxWorkers is how many jobs run at once in this process.
 	MaxWorkers int
 	// FetchCooldown and FetchPollInterval are River's polling intervals.
-	// Default to River's (100ms and 1s).
 	FetchCooldown     time.Duration
 	FetchPollInterval time.Duration
-	// JobTimeout bounds one attempt. Defaults to 1 minute.
+	// JobTimeout bounds one attempt.
 	JobTimeout time.Duration
 	// RescueAfter is how long a job may stay running before it is taken to
-	// belong to a dead worker and retried. Defaults to 2 minutes; must be
-	// more than JobTimeout.
+	// belong to a dead worker and retried; more than JobTimeout.
 	RescueAfter time.Duration
 }
 
@@ -74,10 +74,9 @@ func NewClient[TTx any](driver riverdriver.Driver[TTx], c Config) (*river.Client
 	if err := river.AddWorkerSafely(workers, &Worker{c: c}); err != nil {
 		return nil, err
 	}
-	timeout := cmp.Or(c.JobTimeout, time.Minute)
 	return river.NewClient(driver, &river.Config{
 		Logger:  c.Logger,
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(c.MaxWorkers, 50)}},
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
 		Workers: workers,
 		// Failed jobs are the dead letters users list and replay, and an
 		// event's status is derived from its jobs: River must not prune
@@ -87,8 +86,8 @@ func NewClient[TTx any](driver riverdriver.Driver[TTx], c Config) (*river.Client
 		DiscardedJobRetentionPeriod: -1,
 		FetchCooldown:               c.FetchCooldown,
 		FetchPollInterval:           c.FetchPollInterval,
-		JobTimeout:                  timeout,
-		RescueStuckJobsAfter:        cmp.Or(c.RescueAfter, 2*timeout),
+		JobTimeout:                  c.JobTimeout,
+		RescueStuckJobsAfter:        c.RescueAfter,
 	})
 }
 
@@ -174,16 +173,24 @@ func (w *Worker) NextRetry(job *river.Job[hookd.JobArgs]) time.Time {
 	return time.Now().Add(Backoff(b, job.Attempt))
 }
 
-// Backoff returns the delay before the attempt after attempt n (1-based):
-// min·2^(n-1), capped at max, then drawn uniformly from its upper half.
+// Backoff returns the delay before the attempt after attempt n (1-based),
+// drawn uniformly from RetryDelay's bounds.
 func Backoff(b hookd.Backoff, n int) time.Duration {
-	lo, hi := cmp.Or(b.Min, time.Second), cmp.Or(b.Max, 10*time.Minute)
-	d := lo
-	for i := 1; i < n && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
+	lo, hi := RetryDelay(b, n)
 	// River treats a retry time in the past as "use my default"; a
 	// positive delay keeps ours.
-	return max(d/2+rand.N(d/2+1), time.Millisecond)
+	return max(lo+rand.N(hi-lo+1), time.Millisecond)
+}
+
+// RetryDelay returns the bounds of the delay after attempt n (1-based):
+// hi is b.Min·2^(n-1), capped at b.Max, and lo its half. Drawing from the
+// upper half keeps a burst of failures from retrying in step while the
+// schedule keeps a known floor.
+func RetryDelay(b hookd.Backoff, n int) (lo, hi time.Duration) {
+	d := b.Min
+	for i := 1; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	d = min(d, b.Max)
+	return d / 2, d
 }

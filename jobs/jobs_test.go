@@ -25,11 +25,11 @@ func TestBackoff(t *testing.T) {
 			}
 		}
 	}
-	if d := Backoff(hookd.Backoff{}, 1); d < 500*time.Millisecond || d > time.Second {
-		t.Errorf("default first backoff = %s, want within [0.5s, 1s]", d)
+	if lo, hi := RetryDelay(b, 3); lo != 200*time.Millisecond || hi != 400*time.Millisecond {
+		t.Errorf("RetryDelay(attempt 3) = [%s, %s], want [200ms, 400ms]", lo, hi)
 	}
-	if d := Backoff(hookd.Backoff{}, 100); d > 10*time.Minute || d < 5*time.Minute {
-		t.Errorf("default backoff after many attempts = %s, want within [5m, 10m]", d)
+	if lo, hi := RetryDelay(b, 1000); lo != 500*time.Millisecond || hi != time.Second {
+		t.Errorf("RetryDelay(attempt 1000) = [%s, %s], want [500ms, 1s]", lo, hi)
 	}
 }
 

@@ -74,10 +74,10 @@ func loadConfig(path string) (*loaded, error) {
 	return build(cfg)
 }
 
-// build validates cfg and builds its services. Services reports every
-// problem Validate finds, and the verifiers' own.
+// build validates cfg, whose defaults Parse or Default filled in, and
+// builds its services. Services reports every problem Validate finds, and
+// the verifiers' own.
 func build(cfg *config.Config) (*loaded, error) {
-	cfg.SetDefaults()
 	var problems []error
 	list, err := cfg.Services(newVerifier)
 	if err != nil {
