@@ -23,7 +23,7 @@ type ActionConfig struct {
 	Type string
 
 	// MaxAttempts is how many times the job may run, the first try
-	// included; 1 to 100. Defaults to 4.
+	// included; 1 to 100. Defaults to 10.
 	MaxAttempts int
 
 	// Backoff bounds the delay between attempts.
@@ -38,9 +38,9 @@ type ActionConfig struct {
 
 // BackoffConfig bounds the exponential, jittered delay between attempts.
 type BackoffConfig struct {
-	// Min is the first delay. Defaults to 1s.
+	// Min is the first delay. Defaults to 30s.
 	Min Duration `yaml:"min"`
-	// Max caps the delay. Defaults to 10m.
+	// Max caps the delay. Defaults to 1h.
 	Max Duration `yaml:"max"`
 }
 

@@ -29,9 +29,9 @@ const (
 	DefaultScheme           = "hmac-sha256"
 	DefaultMaxBody          = 1 << 20
 	DefaultIdempotencyTTL   = 7 * 24 * time.Hour
-	DefaultMaxAttempts      = 4
-	DefaultBackoffMin       = time.Second
-	DefaultBackoffMax       = 10 * time.Minute
+	DefaultMaxAttempts      = 10
+	DefaultBackoffMin       = 30 * time.Second
+	DefaultBackoffMax       = time.Hour
 	DefaultEmailField       = "email"
 	DefaultEmailTemplate    = "welcome"
 	DefaultForwardTimeout   = 10 * time.Second

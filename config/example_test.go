@@ -56,8 +56,8 @@ services:
 	}
 	// Output:
 	// services.shop.verify.secrets: no secret configured; set SHOP_SECRET (referenced as ${SHOP_SECRET})
-	// github 5242880 forward 4
-	// shop 1048576 noop 4
+	// github 5242880 forward 10
+	// shop 1048576 noop 10
 }
 
 func ExampleIsLoopback() {

@@ -44,8 +44,8 @@ func TestParseContractExample(t *testing.T) {
 			t.Errorf("github max_body %v ttl %v", gh.MaxBody, gh.IdempotencyTTL)
 		}
 		want := []ActionConfig{{
-			Type: hookd.ActionForward, MaxAttempts: 4,
-			Backoff: BackoffConfig{Min: Duration(time.Second), Max: Duration(10 * time.Minute)},
+			Type: hookd.ActionForward, MaxAttempts: DefaultMaxAttempts,
+			Backoff: BackoffConfig{Min: Duration(DefaultBackoffMin), Max: Duration(DefaultBackoffMax)},
 			Forward: &ForwardConfig{URL: "http://127.0.0.1:9000/github", Timeout: Duration(10 * time.Second)},
 		}}
 		if !reflect.DeepEqual(gh.Actions, want) {
@@ -262,28 +262,28 @@ func TestParseReportsEveryProblem(t *testing.T) {
 
 func TestParseActionForms(t *testing.T) {
 	t.Parallel()
-	defaultBackoff := BackoffConfig{Min: Duration(time.Second), Max: Duration(10 * time.Minute)}
+	defaultBackoff := BackoffConfig{Min: Duration(DefaultBackoffMin), Max: Duration(DefaultBackoffMax)}
 	for _, tt := range []struct {
 		name string
 		yaml string
 		want ActionConfig
 	}{
-		{"BareNoop", "noop", ActionConfig{Type: "noop", MaxAttempts: 4, Backoff: defaultBackoff}},
-		{"NoopNull", "noop:", ActionConfig{Type: "noop", MaxAttempts: 4, Backoff: defaultBackoff}},
-		{"NoopEmpty", "noop: {}", ActionConfig{Type: "noop", MaxAttempts: 4, Backoff: defaultBackoff}},
-		{"BareEmail", "email", ActionConfig{Type: "email", MaxAttempts: 4, Backoff: defaultBackoff,
+		{"BareNoop", "noop", ActionConfig{Type: "noop", MaxAttempts: DefaultMaxAttempts, Backoff: defaultBackoff}},
+		{"NoopNull", "noop:", ActionConfig{Type: "noop", MaxAttempts: DefaultMaxAttempts, Backoff: defaultBackoff}},
+		{"NoopEmpty", "noop: {}", ActionConfig{Type: "noop", MaxAttempts: DefaultMaxAttempts, Backoff: defaultBackoff}},
+		{"BareEmail", "email", ActionConfig{Type: "email", MaxAttempts: DefaultMaxAttempts, Backoff: defaultBackoff,
 			Email: &EmailConfig{Field: "email", Template: "welcome"}}},
-		{"EmailNull", "email:", ActionConfig{Type: "email", MaxAttempts: 4, Backoff: defaultBackoff,
+		{"EmailNull", "email:", ActionConfig{Type: "email", MaxAttempts: DefaultMaxAttempts, Backoff: defaultBackoff,
 			Email: &EmailConfig{Field: "email", Template: "welcome"}}},
 		{"EmailFull", `email: {field: user.email, template: receipt, subject: "Hi {{.name}}", body: "…", max_attempts: 6, backoff: {min: 100ms, max: 1s}}`,
 			ActionConfig{Type: "email", MaxAttempts: 6,
 				Backoff: BackoffConfig{Min: Duration(100 * time.Millisecond), Max: Duration(time.Second)},
 				Email:   &EmailConfig{Field: "user.email", Template: "receipt", Subject: "Hi {{.name}}", Body: "…"}}},
-		{"EmailBlock", "email:\n          field: contact\n          backoff: {max: 1m}",
-			ActionConfig{Type: "email", MaxAttempts: 4,
-				Backoff: BackoffConfig{Min: Duration(time.Second), Max: Duration(time.Minute)},
+		{"EmailBlock", "email:\n          field: contact\n          backoff: {max: 2h}",
+			ActionConfig{Type: "email", MaxAttempts: DefaultMaxAttempts,
+				Backoff: BackoffConfig{Min: Duration(DefaultBackoffMin), Max: Duration(2 * time.Hour)},
 				Email:   &EmailConfig{Field: "contact", Template: "welcome"}}},
-		{"BareForward", "forward", ActionConfig{Type: "forward", MaxAttempts: 4, Backoff: defaultBackoff,
+		{"BareForward", "forward", ActionConfig{Type: "forward", MaxAttempts: DefaultMaxAttempts, Backoff: defaultBackoff,
 			Forward: &ForwardConfig{Timeout: Duration(10 * time.Second)}}},
 		{"ForwardFull", `forward: {url: "http://svc:9000/x", timeout: 3s, headers: [X-GitHub-Event, X-GitHub-Delivery], max_attempts: 2}`,
 			ActionConfig{Type: "forward", MaxAttempts: 2, Backoff: defaultBackoff,

@@ -77,12 +77,12 @@ func TestServicesContractExample(t *testing.T) {
 	if want := (Verify{Scheme: "github", Secrets: []string{"github-secret-value"}}); !reflect.DeepEqual(r.calls["github"], want) {
 		t.Errorf("newVerifier(github) got %+v", r.calls["github"])
 	}
-	backoff := hookd.Backoff{Min: time.Second, Max: 10 * time.Minute}
+	backoff := hookd.Backoff{Min: DefaultBackoffMin, Max: DefaultBackoffMax}
 	a1, a2, gh := svcs[0], svcs[1], svcs[2]
 	if a1.MaxBody != 1<<20 || a1.IdempotencyTTL != 7*24*time.Hour {
 		t.Errorf("adapter1 = %+v", a1)
 	}
-	if want := []hookd.Action{{Type: hookd.ActionEmail, MaxAttempts: 4, Backoff: backoff,
+	if want := []hookd.Action{{Type: hookd.ActionEmail, MaxAttempts: DefaultMaxAttempts, Backoff: backoff,
 		Email: &hookd.EmailAction{Field: "email", Template: "welcome"}}}; !reflect.DeepEqual(a1.Actions, want) {
 		t.Errorf("adapter1 actions = %+v", a1.Actions)
 	}
@@ -92,7 +92,7 @@ func TestServicesContractExample(t *testing.T) {
 	if gh.MaxBody != 5<<20 || gh.IdempotencyTTL != 72*time.Hour {
 		t.Errorf("github = %+v", gh)
 	}
-	if want := []hookd.Action{{Type: hookd.ActionForward, MaxAttempts: 4, Backoff: backoff,
+	if want := []hookd.Action{{Type: hookd.ActionForward, MaxAttempts: DefaultMaxAttempts, Backoff: backoff,
 		Forward: &hookd.ForwardAction{URL: "http://127.0.0.1:9000/github", Timeout: 10 * time.Second}}}; !reflect.DeepEqual(gh.Actions, want) {
 		t.Errorf("github actions = %+v", gh.Actions[0])
 	}
@@ -132,9 +132,9 @@ services:
 	want := []hookd.Action{
 		{Type: "email", MaxAttempts: 6, Backoff: hookd.Backoff{Min: 100 * time.Millisecond, Max: time.Second},
 			Email: &hookd.EmailAction{Field: "user.email", Template: "receipt", Subject: "S {{.x}}", Body: "B"}},
-		{Type: "forward", MaxAttempts: 1, Backoff: hookd.Backoff{Min: time.Second, Max: 10 * time.Minute},
+		{Type: "forward", MaxAttempts: 1, Backoff: hookd.Backoff{Min: DefaultBackoffMin, Max: DefaultBackoffMax},
 			Forward: &hookd.ForwardAction{URL: "https://h/x", Timeout: 2 * time.Second, Headers: []string{"X-A", "X-B"}}},
-		{Type: "noop", MaxAttempts: 4, Backoff: hookd.Backoff{Min: time.Second, Max: 10 * time.Minute}},
+		{Type: "noop", MaxAttempts: DefaultMaxAttempts, Backoff: hookd.Backoff{Min: DefaultBackoffMin, Max: DefaultBackoffMax}},
 	}
 	for i := range want {
 		if !reflect.DeepEqual(s.Actions[i], want[i]) {
@@ -164,7 +164,7 @@ func TestServicesHandBuilt(t *testing.T) {
 	}
 	got := svcs[0]
 	if got.MaxBody != 1<<20 || got.IdempotencyTTL != 7*24*time.Hour || got.Actions[0].Email.Field != "email" ||
-		got.Actions[0].MaxAttempts != 4 || got.Actions[1].Forward.Timeout != 10*time.Second {
+		got.Actions[0].MaxAttempts != DefaultMaxAttempts || got.Actions[1].Forward.Timeout != 10*time.Second {
 		t.Errorf("defaults not filled: %+v %+v %+v", got, got.Actions[0], got.Actions[1].Forward)
 	}
 	if c.ServiceConfigs["a"].Actions[0].Email != nil {

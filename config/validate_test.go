@@ -103,8 +103,8 @@ func TestValidate(t *testing.T) {
 			"services.a.actions[0].forward.max_attempts: -1 is out of range"},
 		{"BackoffOrder", validService + "    actions: [email: {backoff: {min: 2s, max: 1s}}]\n", nil,
 			"services.a.actions[0].email.backoff.min: 2s is greater than backoff.max (1s)"},
-		{"BackoffOverDefaultMax", validService + "    actions: [email: {backoff: {min: 20m}}]\n", nil,
-			"services.a.actions[0].email.backoff.min: 20m0s is greater than backoff.max (10m0s)"},
+		{"BackoffOverDefaultMax", validService + "    actions: [email: {backoff: {min: 2h}}]\n", nil,
+			"services.a.actions[0].email.backoff.min: 2h0m0s is greater than backoff.max (1h0m0s)"},
 		{"BackoffNegative", validService + "    actions: [email: {backoff: {min: -1s}}]\n", nil,
 			"services.a.actions[0].email.backoff.min: must be positive"},
 	} {
