@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/verify"
 )
 
 // The defaults, each stated here once. SetDefaults writes them into the
@@ -26,7 +27,7 @@ const (
 	DefaultJobTimeout       = time.Minute
 	DefaultRescueAfter      = 2 * time.Minute
 	DefaultShutdownTimeout  = 10 * time.Second
-	DefaultScheme           = "hmac-sha256"
+	DefaultScheme           = verify.SchemeHMACSHA256
 	DefaultMaxBody          = 1 << 20
 	DefaultIdempotencyTTL   = 7 * 24 * time.Hour
 	DefaultMaxAttempts      = 10

@@ -3,19 +3,19 @@ package config
 import (
 	"errors"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/verify"
 )
 
 // Services builds the domain services, sorted by name, with every default
 // filled in. It reports every problem Validate reports, then calls
 // newVerifier for each service whose verify block passed validation; a
-// verifier's error, which names a field of the verify block ("secrets[1]:
-// …"), is reported as "services.NAME.verify.secrets[1]: …". Every problem
+// *verify.ConfigError it returns (several, joined with errors.Join) naming
+// field "secrets[1]" is reported as "services.NAME.verify.secrets[1]: …". Every problem
 // is one line; all are joined with errors.Join, and no service is returned
 // when there is any. Callers need not call Validate first.
 //
@@ -63,38 +63,39 @@ func (c *Config) Services(newVerifier func(name string, v Verify) (hookd.Verifie
 	return out, nil
 }
 
-// startsWithField matches a message that begins with a field of the verify
-// block: "secrets[1]: …", "scheme: …", "tolerance.x: …".
-var startsWithField = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\[\d+\])?[.:\[]`)
-
-// verifierErrors turns a verifier's error into one *FieldError per line,
-// each under services.NAME.verify, with any configured secret masked.
+// verifierErrors turns a verifier's error into *FieldErrors under
+// services.NAME.verify: one per *verify.ConfigError (joined errors are
+// walked), and for any other error one per line. Any configured secret is
+// masked, although verify never quotes one.
 func verifierErrors(name string, secrets []string, err error) []error {
 	p := "services." + name + ".verify"
+	mask := func(s string) string {
+		for _, secret := range secrets {
+			if len(secret) >= 4 {
+				s = strings.ReplaceAll(s, secret, "[secret]")
+			}
+		}
+		return s
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range joined.Unwrap() {
+			out = append(out, verifierErrors(name, secrets, e)...)
+		}
+		return out
+	}
+	if ce, ok := errors.AsType[*verify.ConfigError](err); ok {
+		field := p + "." + ce.Field
+		if ce.Field == "" {
+			field = p
+		}
+		return []error{&FieldError{Field: field, Problem: mask(ce.Problem)}}
+	}
 	var out []error
 	for line := range strings.SplitSeq(err.Error(), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, &FieldError{Field: p, Problem: mask(line)})
 		}
-		for _, s := range secrets {
-			if len(s) >= 4 {
-				line = strings.ReplaceAll(line, s, "[secret]")
-			}
-		}
-		fe := &FieldError{Field: p, Problem: line}
-		if startsWithField.MatchString(line) {
-			field, problem, found := strings.Cut(line, ": ")
-			if found && !strings.Contains(field, " ") {
-				if strings.HasPrefix(field, "[") {
-					fe.Field += field
-				} else {
-					fe.Field += "." + field
-				}
-				fe.Problem = problem
-			}
-		}
-		out = append(out, fe)
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/verify"
 )
 
 // fakeVerifier stands in for the verify package's verifiers.
@@ -176,8 +177,8 @@ func TestServicesVerifierErrors(t *testing.T) {
 	t.Parallel()
 	c := mustParse(t, "services:\n  a: {verify: {secrets: [x]}}\n  b: {verify: {secrets: [x]}}\n  c: {verify: {secrets: [x]}}\n  d: {verify: {secrets: [x]}}\n", nil)
 	r := recorder{fail: map[string]error{
-		"a": errors.New("secrets[0]: too short; use at least 24 bytes"),
-		"b": errors.Join(errors.New("scheme: twilio needs url"), errors.New("url: required for twilio")),
+		"a": &verify.ConfigError{Field: "secrets[0]", Problem: "too short; use at least 24 bytes"},
+		"b": errors.Join(&verify.ConfigError{Field: "scheme", Problem: "twilio needs url"}, &verify.ConfigError{Field: "url", Problem: "required for twilio"}),
 		"c": errors.New("something went wrong"),
 	}}
 	svcs, err := c.Services(r.newVerifier)
@@ -198,7 +199,7 @@ func TestServicesVerifierErrors(t *testing.T) {
 func TestServicesReportsValidationFirst(t *testing.T) {
 	t.Parallel()
 	c := mustParse(t, "listen: bad\nservices:\n  a: {verify: {secrets: [\"${A_SECRET}\"]}}\n  b: {verify: {secrets: [x]}}\n", nil)
-	r := recorder{fail: map[string]error{"b": errors.New("secrets[0]: weak")}}
+	r := recorder{fail: map[string]error{"b": &verify.ConfigError{Field: "secrets[0]", Problem: "weak"}}}
 	_, err := c.Services(r.newVerifier)
 	got := lines(err)
 	if len(got) != 3 || !strings.HasPrefix(got[0], "listen:") ||
@@ -260,7 +261,7 @@ services:
 	msgs = append(msgs, lines(verrs...)...)
 
 	// A verifier that echoes its secret is masked.
-	r := recorder{fail: map[string]error{"c": fmt.Errorf("secrets[0]: %q is weak", secrets["SECRET"])}}
+	r := recorder{fail: map[string]error{"c": &verify.ConfigError{Field: "secrets[0]", Problem: fmt.Sprintf("%q is weak", secrets["SECRET"])}}}
 	_, err := c.Services(r.newVerifier)
 	msgs = append(msgs, lines(err)...)
 	if !hasLine(msgs, `services.c.verify.secrets[0]: "[secret]" is weak`) {

@@ -12,19 +12,17 @@ import (
 	"strings"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/verify"
 )
 
 // serviceName is the form of a service name: it is a URL path segment.
 var serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
-// schemes are CONTRACT §2's signature schemes.
-var schemes = []string{"hmac-sha256", "github", "stripe", "standard-webhooks", "shopify", "slack", "twilio", "basic", "api-key", "none"}
-
 // Validate returns every problem of c, one *FieldError per problem, each a
 // single line "field.path: problem; fix", in a stable order. Zero fields are
-// checked as their defaults (c itself is not changed). Messages quote addresses, names and paths but
-// never a secret, a token or a URL (which may carry credentials). An empty
-// result means c is valid as far as this
+// checked as their defaults (c itself is not changed). Messages quote
+// addresses, names and paths but never a secret, a token or a URL (which
+// may carry credentials). An empty result means c is valid as far as this
 // package can tell; Services also asks the verifiers.
 func (c *Config) Validate() []error {
 	c = c.withDefaults()
@@ -170,8 +168,8 @@ func (v *validator) service(name string, s *ServiceConfig) {
 
 func (v *validator) verify(p, name string, vc *Verify) {
 	scheme := vc.Scheme
-	if !slices.Contains(schemes, scheme) {
-		v.add(p+".scheme", "unknown scheme %q; use one of %s", scheme, strings.Join(schemes, ", "))
+	if !slices.Contains(verify.Schemes(), scheme) {
+		v.add(p+".scheme", "unknown scheme %q; use one of %s", scheme, strings.Join(verify.Schemes(), ", "))
 	}
 	if scheme == "none" {
 		if !vc.IUnderstandThisIsUnsafe {

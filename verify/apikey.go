@@ -2,7 +2,6 @@ package verify
 
 import (
 	"cmp"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -25,7 +24,7 @@ var _ hookd.Verifier = (*APIKey)(nil)
 func newAPIKey(c Config) (*APIKey, error) {
 	header := cmp.Or(c.Header, authorization)
 	if !validHeaderName(header) {
-		return nil, fmt.Errorf("header: %q is not a valid header name", header)
+		return nil, fieldError("header", "%q is not a valid header name", header)
 	}
 	prefix := c.Prefix
 	if prefix == "" && strings.EqualFold(header, authorization) {
@@ -33,7 +32,7 @@ func newAPIKey(c Config) (*APIKey, error) {
 	}
 	for i, s := range c.Secrets {
 		if strings.ContainsAny(s, "\r\n") || strings.TrimSpace(s) != s {
-			return nil, fmt.Errorf("secrets[%d]: an api key must not contain line breaks or surrounding spaces", i)
+			return nil, fieldError(secretField(i), "an api key must not contain line breaks or surrounding spaces")
 		}
 	}
 	return &APIKey{header: header, prefix: prefix, keys: c.Secrets}, nil

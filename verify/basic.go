@@ -2,7 +2,6 @@ package verify
 
 import (
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -27,7 +26,7 @@ func newBasic(c Config) (*Basic, error) {
 		// An empty user or password would let "curl -u 'partner:'" in
 		// when a ${VAR} behind it was left unset.
 		if user, password, ok := strings.Cut(s, ":"); !ok || user == "" || password == "" {
-			return nil, fmt.Errorf(`secrets[%d]: a basic secret must be "user:password" with a non-empty user and password`, i)
+			return nil, fieldError(secretField(i), `a basic secret must be "user:password" with a non-empty user and password`)
 		}
 	}
 	return &Basic{credentials: c.Secrets}, nil

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,13 @@ func TestNewValidation(t *testing.T) {
 			v, err := New(tt.cfg)
 			if err == nil {
 				t.Fatalf("New = %T, nil; want error %q", v, tt.want)
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("New: %T is not a *ConfigError", err)
+			}
+			if field, _, _ := strings.Cut(tt.want, ": "); ce.Field != field {
+				t.Errorf("ConfigError.Field = %q, want %q", ce.Field, field)
 			}
 			got := err.Error()
 			if prefix, ok := strings.CutSuffix(tt.want, "…"); ok {

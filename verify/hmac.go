@@ -8,7 +8,6 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"hash"
 	"net/http"
 	"strings"
@@ -36,15 +35,15 @@ func newHMAC(c Config) (*HMAC, error) {
 	case "sha512":
 		newHash = sha512.New
 	default:
-		return nil, fmt.Errorf("algorithm: unknown algorithm %q (one of: sha256, sha1, sha512)", c.Algorithm)
+		return nil, fieldError("algorithm", "unknown algorithm %q (one of: sha256, sha1, sha512)", c.Algorithm)
 	}
 	encoding := cmp.Or(c.Encoding, "hex")
 	if encoding != "hex" && encoding != "base64" && encoding != "base64url" {
-		return nil, fmt.Errorf("encoding: unknown encoding %q (one of: hex, base64, base64url)", c.Encoding)
+		return nil, fieldError("encoding", "unknown encoding %q (one of: hex, base64, base64url)", c.Encoding)
 	}
 	header := cmp.Or(c.Header, "X-Signature")
 	if !validHeaderName(header) {
-		return nil, fmt.Errorf("header: %q is not a valid header name", header)
+		return nil, fieldError("header", "%q is not a valid header name", header)
 	}
 	return &HMAC{bodyMAC{
 		header:   header,

@@ -60,7 +60,7 @@ func newStandardWebhooks(c Config) (*StandardWebhooks, error) {
 	for i, s := range c.Secrets {
 		k, err := parseSWKey(s)
 		if err != nil {
-			return nil, fmt.Errorf("secrets[%d]: %w", i, err)
+			return nil, fieldError(secretField(i), "%v", err)
 		}
 		v.keys = append(v.keys, k)
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -45,11 +44,11 @@ var _ hookd.Verifier = (*Twilio)(nil)
 
 func newTwilio(c Config) (*Twilio, error) {
 	if c.URL == "" {
-		return nil, errors.New("url: required for scheme twilio: the public URL Twilio calls, e.g. https://hooks.example.com/webhooks/twilio")
+		return nil, fieldError("url", "required for scheme twilio: the public URL Twilio calls, e.g. https://hooks.example.com/webhooks/twilio")
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
-		return nil, fmt.Errorf("url: %q is not an absolute http(s) URL without a fragment", c.URL)
+		return nil, fieldError("url", "%q is not an absolute http(s) URL without a fragment", c.URL)
 	}
 	return &Twilio{url: c.URL, keys: byteKeys(c.Secrets)}, nil
 }

@@ -112,12 +112,12 @@ type Config struct {
 	Now func() time.Time
 }
 
-// New validates c and returns the verifier for its scheme. Errors name the
-// field at fault (e.g. `secrets[1]: …`) and never contain a secret.
+// New validates c and returns the verifier for its scheme. Its errors are
+// *ConfigError: they name the field at fault and never contain a secret.
 func New(c Config) (hookd.Verifier, error) {
 	c.Scheme = cmp.Or(strings.TrimSpace(c.Scheme), SchemeHMACSHA256)
 	if c.Tolerance < 0 {
-		return nil, errors.New("tolerance: must not be negative (0 means the default, 300s)")
+		return nil, fieldError("tolerance", "must not be negative (0 means the default, 300s)")
 	}
 	c.Tolerance = cmp.Or(c.Tolerance, DefaultTolerance)
 	if c.Now == nil {
@@ -125,12 +125,12 @@ func New(c Config) (hookd.Verifier, error) {
 	}
 	if c.Scheme == SchemeNone {
 		if !c.IUnderstandThisIsUnsafe {
-			return nil, errors.New("i_understand_this_is_unsafe: scheme none accepts any request; set it to true to allow that")
+			return nil, fieldError("i_understand_this_is_unsafe", "scheme none accepts any request; set it to true to allow that")
 		}
 		return &None{}, nil
 	}
 	if !slices.Contains(Schemes(), c.Scheme) {
-		return nil, fmt.Errorf("scheme: unknown scheme %q (one of: %s)", c.Scheme, strings.Join(Schemes(), ", "))
+		return nil, fieldError("scheme", "unknown scheme %q (one of: %s)", c.Scheme, strings.Join(Schemes(), ", "))
 	}
 	if err := checkSecrets(c.Secrets); err != nil {
 		return nil, err
@@ -170,6 +170,24 @@ func newScheme(c Config) (hookd.Verifier, error) {
 	}
 }
 
+// ConfigError is a problem with one field of a Config, which New returns.
+// Field is the field's name in a service's verify block ("secrets[1]",
+// "url"), Problem what is wrong and how to fix it. Neither ever contains a
+// secret.
+type ConfigError struct {
+	Field   string
+	Problem string
+}
+
+// Error formats e as "field: problem".
+func (e *ConfigError) Error() string { return e.Field + ": " + e.Problem }
+
+func fieldError(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Problem: fmt.Sprintf(format, args...)}
+}
+
+func secretField(i int) string { return fmt.Sprintf("secrets[%d]", i) }
+
 // checkSecrets requires at least one secret and no empty one. The first
 // message is what an unset ${VAR} in the configuration produces.
 func checkSecrets(secrets []string) error {
@@ -180,11 +198,11 @@ func checkSecrets(secrets []string) error {
 		}
 	}
 	if nonEmpty == 0 {
-		return errors.New("secrets: at least one non-empty secret is required")
+		return fieldError("secrets", "at least one non-empty secret is required")
 	}
 	for i, s := range secrets {
 		if s == "" {
-			return fmt.Errorf("secrets[%d]: must not be empty", i)
+			return fieldError(secretField(i), "must not be empty")
 		}
 	}
 	return nil
@@ -209,8 +227,8 @@ func checkLength(c Config) error {
 			_, s, _ = strings.Cut(s, ":")
 		}
 		if len(s) < MinSecretLength {
-			return fmt.Errorf("secrets[%d]: the %s is shorter than %d bytes, too short to stay secret; use a long random one (e.g. openssl rand -hex 32), or set allow_short_secrets: true if the sender offers nothing longer",
-				i, what, MinSecretLength)
+			return fieldError(secretField(i), "the %s is shorter than %d bytes, too short to stay secret; use a long random one (e.g. openssl rand -hex 32), or set allow_short_secrets: true if the sender offers nothing longer",
+				what, MinSecretLength)
 		}
 	}
 	return nil
