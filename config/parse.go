@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // FieldError is one configuration problem: the dotted path of the field it
@@ -44,9 +44,10 @@ func (e *FieldError) Error() string {
 // in after, so a secret may hold any character without changing the file's
 // structure. Mapping keys are not expanded.
 //
-// Unknown keys, values of the wrong kind and malformed actions are errors,
-// each a *FieldError with its line and field path; they are joined with
-// errors.Join. The returned Config has its defaults filled in; it has not
+// YAML syntax errors, unknown keys, values of the wrong kind and malformed
+// actions are errors, each a *FieldError with its line (the file's: a
+// reference is marked within its line) and, but for syntax errors, its
+// field path; they are joined with errors.Join. The returned Config has its defaults filled in; it has not
 // been validated.
 func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	p := &parser{lookup: lookup, seen: map[*yaml.Node]bool{}, substituted: map[*yaml.Node]bool{}}
@@ -54,14 +55,14 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	dec := yaml.NewDecoder(strings.NewReader(text))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, errors.New(p.unmark(err.Error()))
+		return nil, p.syntaxError(err)
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
 		return nil, &FieldError{Line: extra.Line, Problem: "a second YAML document; the configuration is one document"}
 	case !errors.Is(err, io.EOF):
-		return nil, errors.New(p.unmark(err.Error()))
+		return nil, p.syntaxError(err)
 	}
 
 	c := &Config{}
@@ -100,6 +101,21 @@ type parser struct {
 
 func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
 	p.errs = append(p.errs, &FieldError{Line: n.Line, Field: path, Problem: fmt.Sprintf(format, args...)})
+}
+
+// syntaxError reports a YAML syntax error at the line of the file where
+// the parser found it (references are marked within their line, so lines
+// are the file's), and where the construct it was parsing began.
+func (p *parser) syntaxError(err error) error {
+	le, ok := errors.AsType[*yaml.LoadError](err)
+	if !ok {
+		return errors.New(p.unmark(err.Error()))
+	}
+	problem := "invalid YAML: " + p.unmark(le.Message)
+	if le.ContextMsg != "" && le.ContextMark.Line > 0 && le.ContextMark.Line != le.Mark.Line {
+		problem += fmt.Sprintf(" (%s from line %d)", p.unmark(le.ContextMsg), le.ContextMark.Line)
+	}
+	return &FieldError{Line: le.Mark.Line, Problem: problem}
 }
 
 // show quotes n's value for a message, or returns "" when the value came
@@ -223,14 +239,31 @@ func (p *parser) expand(n *yaml.Node, path string) {
 		// A plain scalar's type follows its new text ("max_attempts: ${N}");
 		// a quoted one stays a string.
 		if n.Style&(yaml.TaggedStyle|yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
-			n.Tag = ""
-			tag := n.ShortTag()
+			tag := plainTag(out)
 			if tag == "!!null" && out != "" {
 				tag = "!!str" // "~" or "null" from the environment is text
 			}
 			n.Tag = tag
 		}
 	}
+}
+
+// plainTag returns the tag YAML resolves the plain scalar s to: "!!int"
+// for "5", "!!bool" for "true", else mostly "!!str". Text that would not be
+// one plain scalar is a string.
+func plainTag(s string) string {
+	if s == "" {
+		return "!!null"
+	}
+	var n yaml.Node
+	if yaml.Unmarshal([]byte(s), &n) != nil || len(n.Content) != 1 {
+		return "!!str"
+	}
+	v := n.Content[0]
+	if v.Kind != yaml.ScalarNode || v.Style != 0 || v.Value != s {
+		return "!!str"
+	}
+	return v.ShortTag()
 }
 
 // expandString replaces each placeholder in s with its variable's value and

@@ -235,7 +235,9 @@ func TestParseErrors(t *testing.T) {
 			`line 2: admin.token: invalid variable reference "${1TOKEN}"`},
 		{"NumberFromEnv", "services:\n  a:\n    actions:\n      - email: {max_attempts: ${N}}\n", map[string]string{"N": "six"},
 			"line 4: services.a.actions[0].email.max_attempts: expected a whole number"},
-		{"Syntax", "listen: [\n", nil, "yaml: line"},
+		{"Syntax", "listen: [\n", nil, "line 2: invalid YAML: did not find expected node content"},
+		{"SyntaxAfterReference", "smtp: {from: \"${FROM}\"}\nservices:\n  a:\n    verify: {secrets: [\"${S}\"]}\n   actions: [noop]\n", nil,
+			"line 5: invalid YAML: did not find expected key (while parsing a block mapping from line 3)"},
 		{"TwoDocuments", "listen: :1\n---\nlisten: :2\n", nil,
 			"line 2: a second YAML document"},
 	} {

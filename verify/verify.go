@@ -48,6 +48,10 @@ const (
 	maxHeaderParts = 16
 )
 
+// timestamped are the schemes that sign a timestamp, which Tolerance and
+// IgnoreTimestamp apply to.
+var timestamped = []string{SchemeStripe, SchemeStandardWebhooks, SchemeSlack}
+
 // Schemes lists the scheme names New accepts, the default first.
 func Schemes() []string {
 	return []string{
@@ -86,13 +90,15 @@ type Config struct {
 	// "sha512". Defaults to "sha256".
 	Algorithm string
 
-	// Tolerance is, for timestamped schemes, how far the signed timestamp
-	// may be from Now, in both directions. Defaults to 300s when zero.
+	// Tolerance is, for the timestamped schemes (stripe, standard-webhooks,
+	// slack), how far the signed timestamp may be from Now, in both
+	// directions. Defaults to 300s when zero; set on another scheme, it is
+	// an error.
 	Tolerance time.Duration
 
 	// IgnoreTimestamp disables the tolerance check of timestamped schemes
 	// (the timestamp is still signed and must still parse). It is the only
-	// way to disable the check.
+	// way to disable the check; set on another scheme, it is an error.
 	IgnoreTimestamp bool
 
 	// URL is, for twilio, the public URL the provider calls (hookd may sit
@@ -119,6 +125,19 @@ func New(c Config) (hookd.Verifier, error) {
 	if c.Tolerance < 0 {
 		return nil, fieldError("tolerance", "must not be negative (0 means the default, 300s)")
 	}
+	if !slices.Contains(Schemes(), c.Scheme) {
+		return nil, fieldError("scheme", "unknown scheme %q (one of: %s)", c.Scheme, strings.Join(Schemes(), ", "))
+	}
+	// A tolerance on a scheme without timestamps would read as protection
+	// against replays that is not there.
+	if !slices.Contains(timestamped, c.Scheme) {
+		if c.Tolerance != 0 {
+			return nil, fieldError("tolerance", "scheme %s signs no timestamp, so nothing would be checked; remove it (only %s take it)", c.Scheme, strings.Join(timestamped, ", "))
+		}
+		if c.IgnoreTimestamp {
+			return nil, fieldError("ignore_timestamp", "scheme %s signs no timestamp; remove it (only %s take it)", c.Scheme, strings.Join(timestamped, ", "))
+		}
+	}
 	c.Tolerance = cmp.Or(c.Tolerance, DefaultTolerance)
 	if c.Now == nil {
 		c.Now = time.Now
@@ -128,9 +147,6 @@ func New(c Config) (hookd.Verifier, error) {
 			return nil, fieldError("i_understand_this_is_unsafe", "scheme none accepts any request; set it to true to allow that")
 		}
 		return &None{}, nil
-	}
-	if !slices.Contains(Schemes(), c.Scheme) {
-		return nil, fieldError("scheme", "unknown scheme %q (one of: %s)", c.Scheme, strings.Join(Schemes(), ", "))
 	}
 	if err := checkSecrets(c.Secrets); err != nil {
 		return nil, err

@@ -67,11 +67,29 @@ func loadConfig(path string) (*loaded, error) {
 		}
 		cfg, err = config.Parse(data, lookup)
 		if err != nil {
-			return nil, &configError{[]error{fmt.Errorf("%s: %w", path, err)}}
+			return nil, &configError{inFile(path, err)}
 		}
 	}
 	cfg.ApplyEnv(lookup)
 	return build(cfg)
+}
+
+// inFile returns the problems of err, which Parse may have joined, one per
+// line, each prefixed with the file's path.
+func inFile(path string, err error) []error {
+	errs := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
+	}
+	var out []error
+	for _, e := range errs {
+		for line := range strings.SplitSeq(e.Error(), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				out = append(out, fmt.Errorf("%s: %s", path, line))
+			}
+		}
+	}
+	return out
 }
 
 // build validates cfg, whose defaults Parse or Default filled in, and
@@ -136,7 +154,11 @@ func (c *cli) config(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "configuration OK: %d services, database %s\n", len(l.services), redactURL(l.cfg.Database))
+	services := "services"
+	if len(l.services) == 1 {
+		services = "service"
+	}
+	fmt.Fprintf(c.stdout, "configuration OK: %d %s, database %s\n", len(l.services), services, redactURL(l.cfg.Database))
 	return nil
 }
 

@@ -122,3 +122,49 @@ func TestHelp(t *testing.T) {
 		t.Errorf("unknown command: exit %d, want 2", code)
 	}
 }
+
+// TestConfigCheckReport: "config check" counts services in good English,
+// prefixes every problem of a file with its path, points a YAML syntax
+// error at the file's line, and refuses timestamp settings on schemes that
+// sign no timestamp.
+func TestConfigCheckReport(t *testing.T) {
+	t.Setenv("HOOKD_TEST_HOST", "127.0.0.1")
+	t.Setenv("HOOKD_TEST_SECRET", "a-secret-0123456789")
+	for _, tt := range []struct {
+		name, yaml string
+		code       int
+		want       []string // the whole output, one line each; "PATH" is the file
+	}{
+		{"OneService", "services: {a: {verify: {secrets: [a-secret-0123456789]}}}\n", 0,
+			[]string{"configuration OK: 1 service, database sqlite:hookd.db"}},
+		{"TwoServices", "services:\n  a: {verify: {secrets: [a-secret-0123456789]}}\n  b: {verify: {secrets: [b-secret-0123456789]}}\n", 0,
+			[]string{"configuration OK: 2 services, database sqlite:hookd.db"}},
+		{"EveryParseProblemNamesTheFile", "listen: \":8080\"\nlisten_port: 8080\nservices:\n  a:\n    verfiy: {}\n    max_body: 2 lots\n", 2,
+			[]string{
+				"hookd: PATH: line 2: listen_port: unknown field; known fields: listen, admin, database, smtp, services, workers",
+				"hookd: PATH: line 5: services.a.verfiy: unknown field; known fields: verify, max_body, idempotency_ttl, idempotency_key, actions",
+				"hookd: PATH: line 6: services.a.max_body: invalid size: unknown unit; use bytes or KiB, MiB, GiB, KB, MB, GB (e.g. 5MiB)",
+			}},
+		{"SyntaxErrorAtItsLine", "listen: \"${HOOKD_TEST_HOST}:8080\"\nservices:\n  a:\n    verify: {secrets: [\"${HOOKD_TEST_SECRET}\"]}\n   actions: [noop]\n", 2,
+			[]string{"hookd: PATH: line 5: invalid YAML: did not find expected key (while parsing a block mapping from line 3)"}},
+		{"UnclosedFlowMapping", "services:\n  a:\n    verify: {secrets: [\"${HOOKD_TEST_SECRET}\"]\n    actions: [noop]\n", 2,
+			[]string{"hookd: PATH: line 4: invalid YAML: did not find expected ',' or '}' (while parsing a flow mapping from line 3)"}},
+		{"ToleranceWithoutTimestamp", "services:\n  gh: {verify: {scheme: github, secrets: [a-secret-0123456789], tolerance: 60s}}\n" +
+			"  key: {verify: {scheme: api-key, secrets: [a-secret-0123456789], ignore_timestamp: true}}\n" +
+			"  stripe: {verify: {scheme: stripe, secrets: [whsec_0123456789abcdef], tolerance: 60s, ignore_timestamp: false}}\n", 2,
+			[]string{
+				"hookd: services.gh.verify.tolerance: scheme github signs no timestamp, so nothing would be checked; remove it (only stripe, standard-webhooks, slack take it)",
+				"hookd: services.key.verify.ignore_timestamp: scheme api-key signs no timestamp; remove it (only stripe, standard-webhooks, slack take it)",
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.yaml)
+			code, stdout, stderr := configCheck(t, path)
+			got := strings.TrimSpace(stdout + stderr)
+			want := strings.ReplaceAll(strings.Join(tt.want, "\n"), "PATH", path)
+			if code != tt.code || got != want {
+				t.Errorf("exit %d, want %d; output:\n%s\nwant:\n%s", code, tt.code, got, want)
+			}
+		})
+	}
+}
