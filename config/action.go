@@ -97,10 +97,10 @@ const actionForms = `an action is a name (email, forward, noop) or a one-key map
 
 // UnmarshalYAML implements yaml.Unmarshaler for both forms of an action.
 // Parse checks the shape beforehand and reports problems with their field
-// paths; these errors only carry the line.
+// paths; these errors only get the line, from the decoder.
 func (a *ActionConfig) UnmarshalYAML(n *yaml.Node) error {
 	fail := func(format string, args ...any) error {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: ", n.Line) + fmt.Sprintf(format, args...)}}
+		return fmt.Errorf(format, args...) // the decoder adds the line
 	}
 	var settings *yaml.Node
 	switch {
