@@ -44,7 +44,7 @@ type BackoffConfig struct {
 	Max Duration `yaml:"max"`
 }
 
-// EmailConfig is an email action's settings (CONTRACT §3).
+// EmailConfig is an email action's settings.
 type EmailConfig struct {
 	// Field is the dotted JSON path of the recipient's address. Defaults to
 	// "email".
@@ -57,7 +57,7 @@ type EmailConfig struct {
 	Body    string `yaml:"body"`
 }
 
-// ForwardConfig is a forward action's settings (CONTRACT §3).
+// ForwardConfig is a forward action's settings.
 type ForwardConfig struct {
 	// URL is the absolute http or https URL the body is POSTed to. Required.
 	URL string `yaml:"url"`

@@ -44,7 +44,7 @@ const (
 	maxMaxAttempts = 100
 )
 
-// Config is hookd's whole configuration (CONTRACT §5). Zero fields take the
+// Config is hookd's whole configuration (README: Configuration). Zero fields take the
 // default written on them; SetDefaults writes the defaults in.
 type Config struct {
 	// Listen is the address of the webhook listener. Defaults to ":8080".
@@ -74,7 +74,7 @@ type Config struct {
 	missing map[string][]string
 }
 
-// Admin configures the admin listener (CONTRACT §6).
+// Admin configures the admin listener (README: Admin listener).
 type Admin struct {
 	// Listen is the admin listener's address. Defaults to "127.0.0.1:8081".
 	Listen string `yaml:"listen"`
@@ -129,7 +129,7 @@ type SMTP struct {
 
 // ServiceConfig is one webhook sender.
 type ServiceConfig struct {
-	// Verify says how requests are proven genuine (CONTRACT §2).
+	// Verify says how requests are proven genuine (README: Signature schemes).
 	Verify Verify `yaml:"verify"`
 
 	// MaxBody is the largest accepted body, at most 64MiB. Defaults to 1MiB.
@@ -153,7 +153,7 @@ type ServiceConfig struct {
 // Verify is a service's verify block. It mirrors verify.Config: callers of
 // Services turn it into a verifier.
 type Verify struct {
-	// Scheme is one of CONTRACT §2's schemes. Defaults to "hmac-sha256".
+	// Scheme is one of verify.Schemes(). Defaults to "hmac-sha256".
 	Scheme string `yaml:"scheme"`
 
 	// Secrets are the accepted secrets (several during a rotation). Required
@@ -186,7 +186,7 @@ type Verify struct {
 	AllowShortSecrets bool `yaml:"allow_short_secrets"`
 }
 
-// Default returns the zero-config start of CONTRACT §5: services adapter1
+// Default returns the zero-config start: services adapter1
 // (hmac-sha256, secret from ADAPTER_1_SECRET, action email) and adapter2
 // (hmac-sha256, secret from ADAPTER_2_SECRET, action noop) on
 // sqlite:hookd.db, with every other default filled in. A secret variable
@@ -278,7 +278,7 @@ func (c *Config) withDefaults() *Config {
 	return &d
 }
 
-// ApplyEnv applies the environment overrides of CONTRACT §5: HOOKD_LISTEN,
+// ApplyEnv applies the environment overrides: HOOKD_LISTEN,
 // HOOKD_ADMIN_LISTEN, HOOKD_ADMIN_TOKEN, HOOKD_DATABASE_URL, HOOKD_SMTP_URL
 // and HOOKD_EMAIL_FROM. A variable that is unset or empty changes nothing.
 func (c *Config) ApplyEnv(lookup func(string) (string, bool)) {

@@ -1,11 +1,12 @@
 // Package config turns hookd's YAML configuration and environment into plain
 // structs, checks them, and builds the domain's services from them.
 //
-// The file format is CONTRACT §5's: a top-level listen address, an admin
-// listener, a database URL, SMTP settings and a map of services, each with a
-// verify block (CONTRACT §2) and a list of actions (CONTRACT §3). ${VAR}
-// references in values are replaced from the environment when the file is
-// parsed; Config.ApplyEnv applies the HOOKD_* overrides.
+// The file format is the README's (Configuration): a top-level listen
+// address, an admin listener, a database URL, SMTP settings and a map of
+// services, each with a verify block (README: Signature schemes) and a list
+// of actions (README: Actions). ${VAR} references in values are replaced
+// from the environment when the file is parsed; Config.ApplyEnv applies the
+// HOOKD_* overrides.
 //
 // The package never reads files or the process environment itself: callers
 // pass the bytes and a lookup function (os.LookupEnv in production), which

@@ -1,5 +1,6 @@
 // Package verify proves that a webhook request comes from its sender. It
-// implements hookd.Verifier once per signature scheme (the README's Signature schemes table):
+// implements hookd.Verifier once per signature scheme (README: Signature
+// schemes):
 //
 //   - hmac-sha256 (default): an HMAC of the raw body in a configurable header
 //     (X-Signature), hex in any case with an optional "sha256=" prefix, or
