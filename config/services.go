@@ -12,12 +12,13 @@ import (
 )
 
 // Services builds the domain services, sorted by name, with every default
-// filled in. It reports every problem Validate reports, then calls
-// newVerifier for each service whose verify block passed validation; a
-// *verify.ConfigError it returns (several, joined with errors.Join) naming
-// field "secrets[1]" is reported as "services.NAME.verify.secrets[1]: …". Every problem
-// is one line; all are joined with errors.Join, and no service is returned
-// when there is any. Callers need not call Validate first.
+// filled in (c is not changed). It reports every problem Validate reports,
+// then calls newVerifier for each service whose verify block passed
+// validation; a *verify.ConfigError it returns (or several, joined with
+// errors.Join) for field "secrets[1]" is reported as
+// "services.NAME.verify.secrets[1]: …". Every problem is one line; all are
+// joined with errors.Join, and no service is returned when there is any.
+// Callers need not call Validate first.
 //
 // A service's IdempotencyKey is the parsed idempotency_key override, or nil
 // when there is none: the HTTP layer then asks the verifier's KeySources.
