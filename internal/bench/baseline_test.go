@@ -26,7 +26,7 @@ func TestBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	services := map[string]*hookd.Service{"email": {Name: "email", Verifier: v,
+	services := map[string]*hookd.Service{"email": {Name: "email", Verifier: v, MaxBody: 1 << 20, IdempotencyTTL: time.Hour,
 		Actions: []hookd.Action{{Type: hookd.ActionEmail, Email: &hookd.EmailAction{Field: "email"}}}}}
 	srv := httptest.NewServer(Baseline(services, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
