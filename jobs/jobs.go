@@ -14,6 +14,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/tidwall/gjson"
 
 	"github.com/hookd/hookd"
@@ -75,9 +76,13 @@ func NewClient[TTx any](driver riverdriver.Driver[TTx], c Config) (*river.Client
 		return nil, err
 	}
 	return river.NewClient(driver, &river.Config{
-		Logger:  c.Logger,
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
-		Workers: workers,
+		// River reports its routine at INFO (job counts every few seconds,
+		// each failed attempt with only a job id): that is debugging
+		// detail next to hookd's own lines, which name the event.
+		Logger:       slog.New(quieter{c.Logger.Handler()}),
+		ErrorHandler: &errorHandler{log: c.Logger},
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
+		Workers:      workers,
 		// Failed jobs are the dead letters users list and replay, and an
 		// event's status is derived from its jobs: River must not prune
 		// them on its own schedule.
@@ -110,16 +115,19 @@ func (w *Worker) action(args hookd.JobArgs) (*hookd.Action, error) {
 	return &svc.Actions[args.ActionIndex], nil
 }
 
-// Work runs one attempt. Permanent failures cancel the job at once; any
-// other error is retried until MaxAttempts.
+// Work runs one attempt. A permanent failure (hookd.Permanent) fails the
+// job at once; any other error is retried until MaxAttempts. The error is
+// returned as it is, not wrapped in river.JobCancel, because River records
+// the text of the returned error as the job's last error and JobCancel's
+// would begin with "JobCancelError: "; errorHandler cancels instead.
 func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) error {
 	a, err := w.action(job.Args)
 	if err != nil {
-		return river.JobCancel(err)
+		return hookd.Permanent(err)
 	}
 	ev, err := w.c.Events.EventWithoutJobs(ctx, job.Args.EventID)
 	if hookd.ErrorCode(err) == hookd.ENotFound {
-		return river.JobCancel(fmt.Errorf("event %s no longer exists", job.Args.EventID))
+		return hookd.Permanent(fmt.Errorf("event %s no longer exists", job.Args.EventID))
 	} else if err != nil {
 		return err
 	}
@@ -133,11 +141,64 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) error 
 		// worker cannot run must not pass for done.
 		err = hookd.Permanent(fmt.Errorf("action %q has no worker", a.Type))
 	}
-	if hookd.IsPermanent(err) {
-		return river.JobCancel(err)
-	}
 	return err
 }
+
+// errorHandler sees every failed attempt: it cancels the jobs whose error
+// is permanent, and logs each dead letter (a job that will not run again
+// by itself) once, with what an operator needs to find it and its cause.
+type errorHandler struct{ log *slog.Logger }
+
+func (h *errorHandler) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	permanent := hookd.IsPermanent(err)
+	if permanent || job.Attempt >= job.MaxAttempts {
+		h.deadLetter(ctx, job, err.Error(), permanent)
+	}
+	return &river.ErrorHandlerResult{SetCancelled: permanent}
+}
+
+func (h *errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, _ string) *river.ErrorHandlerResult {
+	if job.Attempt >= job.MaxAttempts {
+		h.deadLetter(ctx, job, fmt.Sprintf("panic: %v", panicVal), false)
+	}
+	return nil
+}
+
+func (h *errorHandler) deadLetter(ctx context.Context, job *rivertype.JobRow, lastErr string, permanent bool) {
+	var args hookd.JobArgs
+	_ = json.Unmarshal(job.EncodedArgs, &args) // written by InsertParams; empty fields on damage
+	why := "out of attempts"
+	if permanent {
+		why = "permanent failure"
+	}
+	h.log.ErrorContext(ctx, "job failed: dead letter until replayed",
+		"event_id", args.EventID, "service", args.Service, "action", args.Action,
+		"attempts", job.Attempt, "max_attempts", job.MaxAttempts, "reason", why,
+		"job_id", job.ID, "last_error", lastErr)
+}
+
+// quieter is the handler River logs through: River's INFO and DEBUG
+// records become DEBUG, its warnings and errors stay as they are.
+type quieter struct{ h slog.Handler }
+
+func lower(l slog.Level) slog.Level { return min(l, slog.LevelDebug) }
+
+func (q quieter) Enabled(ctx context.Context, l slog.Level) bool {
+	if l < slog.LevelWarn {
+		l = lower(l)
+	}
+	return q.h.Enabled(ctx, l)
+}
+
+func (q quieter) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < slog.LevelWarn {
+		r.Level = lower(r.Level)
+	}
+	return q.h.Handle(ctx, r)
+}
+
+func (q quieter) WithAttrs(as []slog.Attr) slog.Handler { return quieter{q.h.WithAttrs(as)} }
+func (q quieter) WithGroup(name string) slog.Handler    { return quieter{q.h.WithGroup(name)} }
 
 func (w *Worker) email(ctx context.Context, a *hookd.EmailAction, ev *hookd.Event) error {
 	to := gjson.GetBytes(ev.Body, a.Field).String()

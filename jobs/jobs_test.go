@@ -62,10 +62,9 @@ func TestWork(t *testing.T) {
 		return &river.Job[hookd.JobArgs]{JobRow: &rivertype.JobRow{Attempt: 1}, Args: args}
 	}
 	good := hookd.JobArgs{EventID: "evt_1", Service: "svc", ActionIndex: 0, Action: hookd.ActionEmail}
-	isCancel := func(err error) bool {
-		_, ok := errors.AsType[*river.JobCancelError](err)
-		return ok
-	}
+	// Permanent errors are returned as they are (errorHandler cancels the
+	// job), so that River records their text without a wrapper's name.
+	isCancel := hookd.IsPermanent
 
 	m := &fakeMailer{}
 	w := &Worker{c: Config{Events: events, Services: map[string]*hookd.Service{"svc": svc}, Mailer: m}}

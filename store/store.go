@@ -144,7 +144,10 @@ func DecodeHeader(b []byte) http.Header {
 }
 
 // LastError returns the message of the last entry of River's errors column
-// (a JSON array of {"error": …}).
+// (a JSON array of {"error": …}). Earlier hookd versions failed jobs with
+// river.JobCancel, whose text River stored with a "JobCancelError: "
+// prefix: the name of a queue library's type, not what the destination
+// said, so it is dropped from the rows they wrote.
 func LastError(errorsJSON []byte) string {
 	var errs []struct {
 		Error string `json:"error"`
@@ -152,7 +155,7 @@ func LastError(errorsJSON []byte) string {
 	if json.Unmarshal(errorsJSON, &errs) != nil || len(errs) == 0 {
 		return ""
 	}
-	return errs[len(errs)-1].Error
+	return strings.TrimPrefix(errs[len(errs)-1].Error, "JobCancelError: ")
 }
 
 // EncodeCursor and DecodeCursor keep cursors opaque to clients.

@@ -45,3 +45,16 @@ func TestEncodeHeader(t *testing.T) {
 		t.Errorf("EncodeHeader decodes to %q, encoding/json's to %q", g, w)
 	}
 }
+
+func TestLastError(t *testing.T) {
+	for in, want := range map[string]string{
+		`[{"error":"421 try later"},{"error":"550 5.1.1 user unknown"}]`: "550 5.1.1 user unknown",
+		`[{"error":"JobCancelError: email: 550 5.1.1 user unknown"}]`:    "email: 550 5.1.1 user unknown", // written by earlier versions
+		`[]`:   "",
+		`null`: "",
+	} {
+		if got := LastError([]byte(in)); got != want {
+			t.Errorf("LastError(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
