@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/textproto"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -177,14 +179,47 @@ func classify(err error) error {
 }
 
 // wrap prefixes err with the endpoint and, in the unlikely case that some
-// layer quoted the password, hides it, keeping err's chain intact.
+// layer quoted the password, hides it, keeping err's chain intact. When the
+// server replied, the message is that reply (e.g. "550 5.1.1 user
+// unknown"): go-mail's own words around it ("send failed: closing SMTP
+// DATA writer: … affected message ID: …") only hide what the server said.
 func (s *Sender) wrap(err error) error {
-	msg := fmt.Sprintf("email: send via %s: %s", s.endpoint, s.redact(err.Error()))
+	text := err.Error()
+	if r := serverReply(text); r != "" {
+		text = r
+	}
+	msg := fmt.Sprintf("email: send via %s: %s", s.endpoint, s.redact(text))
 	e := &sendError{msg: msg, err: err}
 	if hookd.IsPermanent(err) {
 		return hookd.Permanent(e)
 	}
 	return e
+}
+
+// replyText finds an SMTP reply as net/textproto prints it: the code, then
+// the server's text quoted by Go, e.g. `550 "5.1.1 user unknown"`.
+var replyText = regexp.MustCompile(`\b([2-5][0-9][0-9]) ("(?:[^"\\]|\\.)*")`)
+
+// serverReply returns the first SMTP reply in msg as the server wrote it
+// ("550 5.1.1 user unknown"), or "" when msg holds none.
+func serverReply(msg string) string {
+	m := replyText.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	text, err := strconv.Unquote(m[2])
+	if err != nil {
+		return ""
+	}
+	// A multi-line reply arrives joined with newlines; one line reads
+	// better in a table and cannot fake another log line.
+	text = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, text)
+	return m[1] + " " + text
 }
 
 func (s *Sender) redact(msg string) string {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +118,12 @@ func TestSendPermanentReply(t *testing.T) {
 		}
 		if srv.Attempts() != 1 {
 			t.Errorf("%d: Attempts() = %d, want 1", code, srv.Attempts())
+		}
+		// The message is the server's reply, unquoted, after the endpoint:
+		// no go-mail wrapper text, no message ID.
+		want := "email: send via smtp://" + strings.TrimPrefix(srv.URL(), "smtp://") + ": " + strconv.Itoa(code) + " 5."
+		if !strings.HasPrefix(err.Error(), want) || strings.ContainsAny(err.Error(), `"<`) || strings.Contains(err.Error(), "DATA writer") {
+			t.Errorf("%d: error %q, want %q and the server's words", code, err, want+"…")
 		}
 	}
 }
