@@ -61,7 +61,7 @@ type process struct {
 	exited        chan struct{}
 }
 
-var startedLine = regexp.MustCompile(`msg="hookd started".* ingest=(\S*) admin=(\S+)`)
+var startedLine = regexp.MustCompile(`msg="hookd started" role=\S+(?: ingest=(\S+))? admin=(\S+)`)
 
 // startHookd runs "hookd serve args…" in dir with env, and waits until it
 // logs its bound addresses.
