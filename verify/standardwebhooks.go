@@ -41,8 +41,9 @@ const minSymmetricKey = 24
 // base64 key) for v1, "whpk_<base64 public key>" for v1a, and
 // "whsk_<base64 private key>" to sign v1a (it verifies too).
 type StandardWebhooks struct {
-	keys  []swKey
-	clock clock
+	keys    []swKey
+	secrets []string // as configured, for Diagnose
+	clock   clock
 }
 
 var _ hookd.Verifier = (*StandardWebhooks)(nil)
@@ -56,7 +57,7 @@ type swKey struct {
 }
 
 func newStandardWebhooks(c Config) (*StandardWebhooks, error) {
-	v := &StandardWebhooks{clock: newClock(c)}
+	v := &StandardWebhooks{clock: newClock(c), secrets: c.Secrets}
 	for i, s := range c.Secrets {
 		k, err := parseSWKey(s)
 		if err != nil {

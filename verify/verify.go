@@ -353,7 +353,7 @@ func (c clock) check(header string, ts int64) error {
 		return &hookd.Error{
 			Code:    hookd.ETimestampOutOfTolerance,
 			Message: fmt.Sprintf("the %s header is more than %s away from the receiver's clock", header, c.tolerance),
-			Err:     ErrTimestampOutOfTolerance,
+			Err:     &skewError{skew: time.Duration(diff) * time.Second}, // for Skew; wraps ErrTimestampOutOfTolerance
 		}
 	}
 	return nil
