@@ -16,6 +16,7 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/jsonx"
 	"github.com/hookd/hookd/store"
+	"github.com/hookd/hookd/verify"
 )
 
 // Accepter stores verified webhooks: a hookd.Store, or a group committer
@@ -45,6 +46,9 @@ type Ingest struct {
 	Metrics    *Metrics    // Defaults to unregistered metrics.
 	Logger     *slog.Logger
 	Now        func() time.Time // Defaults to time.Now.
+
+	rejectLog *rejectionLog
+	diagnoses *bucket // bounds the work spent diagnosing refused signatures
 }
 
 const maxIdempotencyKey = 255
@@ -63,6 +67,8 @@ func (in *Ingest) Handler() http.Handler {
 	if in.Now == nil {
 		in.Now = time.Now
 	}
+	in.rejectLog = newRejectionLog(in.Logger)
+	in.diagnoses = newBucket(maxDiagnoses, maxDiagnoses)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/webhooks/{service}", in.serve)
 	mux.HandleFunc("/webhooks/{service}/{$}", in.serve) // a trailing slash is accepted
@@ -97,11 +103,10 @@ func (in *Ingest) serve(w http.ResponseWriter, r *http.Request) {
 	svc := in.Services[name]
 	ev, err := in.receive(w, r, svc)
 	if err != nil {
-		if svc != nil {
-			in.Rejections.Record(r, name, hookd.ErrorCode(err))
-			in.Metrics.reject(name, hookd.ErrorCode(err))
+		if svc == nil {
+			name = unknownService
 		}
-		writeError(w, r, in.Logger, err)
+		in.reject(w, r, name, err)
 		return
 	}
 	if ev == nil { // a handshake, already answered
@@ -122,17 +127,73 @@ func (in *Ingest) serve(w http.ResponseWriter, r *http.Request) {
 	switch res[0].Outcome {
 	case hookd.Accepted:
 		in.Metrics.outcome(name, "accepted", start)
+		in.logStored(r, "webhook accepted", name, res[0].EventID, ev.IdempotencyKey)
 		writeAccepted(w, http.StatusAccepted, "accepted", res[0].EventID, name, ev.IdempotencyKey)
 	case hookd.Duplicate:
 		in.Metrics.outcome(name, "duplicate", start)
+		in.logStored(r, "webhook duplicate", name, res[0].EventID, ev.IdempotencyKey)
 		writeAccepted(w, http.StatusOK, "duplicate", res[0].EventID, name, ev.IdempotencyKey)
 	default:
+		// The event holding the key is named: the sender, or whoever
+		// investigates, can compare the two payloads.
 		in.Metrics.outcome(name, "conflict", start)
-		in.Rejections.Record(r, name, hookd.EIdempotencyKeyReused)
-		writeError(w, r, in.Logger, hookd.Errorf(hookd.EIdempotencyKeyReused,
-			"idempotency key %q was already used for a different payload", ev.IdempotencyKey))
+		err := hookd.Errorf(hookd.EIdempotencyKeyReused,
+			"idempotency key %q was already used for a different payload, by event %s", ev.IdempotencyKey, res[0].EventID)
+		rj := newRejection(r, name, err)
+		rj.EventID = res[0].EventID
+		in.Rejections.Record(rj)
+		in.rejectLog.write(&rj, problems[rj.Code].status)
+		writeProblem(w, r, in.Logger, err, res[0].EventID)
 	}
 }
+
+// logStored writes the DEBUG line of a stored or duplicate webhook.
+func (in *Ingest) logStored(r *http.Request, msg, service, eventID, key string) {
+	if in.Logger.Enabled(r.Context(), slog.LevelDebug) { // spares the hot path the arguments
+		in.Logger.Debug(msg, "service", service, "event_id", eventID, "idempotency_key", key)
+	}
+}
+
+// maxDiagnoses bounds the signature diagnoses per second: each costs a few
+// HMACs over the body, and refused requests are free to send. A body
+// costs one more diagnosis per MiB.
+const maxDiagnoses = 20
+
+// reject records, counts, logs and answers a refused request.
+func (in *Ingest) reject(w http.ResponseWriter, r *http.Request, service string, err error) {
+	rj := newRejection(r, service, err)
+	if de, ok := errors.AsType[*diagnosedError](err); ok {
+		rj.Diagnosis, rj.DiagnosisSkipped = de.diagnosis, de.diagnosis == nil
+	}
+	in.Rejections.Record(rj)
+	in.Metrics.reject(service, rj.Reason)
+	in.rejectLog.write(&rj, problems[rj.Code].status)
+	writeError(w, r, in.Logger, err)
+}
+
+// diagnose adds the verifier's diagnosis to a refused signature, when the
+// verifier has one for it and the rate allows.
+func (in *Ingest) diagnose(v hookd.Verifier, req *hookd.Request, err error) error {
+	d, ok := v.(verify.Diagnoser)
+	if !ok || !(errors.Is(err, verify.ErrSignatureMismatch) || errors.Is(err, verify.ErrMalformedHeader) || errors.Is(err, verify.ErrMalformedBody)) {
+		return err
+	}
+	de := &diagnosedError{err: err}
+	if in.diagnoses.take(in.Now(), 1+float64(len(req.Body))/(1<<20)) {
+		de.diagnosis = d.Diagnose(req)
+	}
+	return de
+}
+
+// diagnosedError is a verifier's refusal with its diagnosis (nil when it
+// was skipped), for the rejection entry only.
+type diagnosedError struct {
+	err       error
+	diagnosis *verify.Diagnosis
+}
+
+func (e *diagnosedError) Error() string { return e.err.Error() }
+func (e *diagnosedError) Unwrap() error { return e.err }
 
 // receive runs every step before storage and returns the event to store,
 // nil and no error when the request was a handshake it answered itself.
@@ -149,7 +210,7 @@ func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Ser
 	}
 	req := &hookd.Request{Header: r.Header, Body: body, URL: r.URL}
 	if err := svc.Verifier.Verify(req); err != nil {
-		return nil, err
+		return nil, in.diagnose(svc.Verifier, req, err)
 	}
 	if c, ok := svc.Verifier.(Challenger); ok {
 		if challenge, ok := c.Challenge(body); ok {

@@ -268,9 +268,11 @@ func TestContractTable(t *testing.T) {
 	t.Run("RejectionsAreRecorded", func(t *testing.T) {
 		b := setup(t)
 		b.post(t, "mail", goodBody, map[string]string{"X-Signature": ""})
-		b.post(t, "nope", goodBody, nil) // unknown services are not attributed
+		b.post(t, "nope", goodBody, nil) // counted under one fixed service name
 		list := b.rej.List()
-		if len(list) != 1 || list[0].Service != "mail" || list[0].Reason != hookd.EInvalidSignature || list[0].RemoteAddr == "" {
+		if len(list) != 2 || list[1].Service != "mail" || list[1].Code != hookd.EInvalidSignature ||
+			list[1].Reason != "header-missing" || list[1].RemoteAddr == "" ||
+			list[0].Service != "(unknown)" || list[0].Path != "/webhooks/nope" || list[0].Reason != "unknown-service" {
 			t.Fatalf("rejections = %+v", list)
 		}
 	})

@@ -22,7 +22,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"service", "outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookd_webhooks_rejected_total",
-			Help: "Refused webhooks by service and reason (the problem type's code).",
+			Help: "Refused webhooks by service (\"(unknown)\" where no service is configured) and precise reason (header-missing, no-secret-matched, timestamp-skew, …).",
 		}, []string{"service", "reason"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "hookd_ingest_duration_seconds",

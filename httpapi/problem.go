@@ -42,11 +42,18 @@ type Problem struct {
 	Title  string `json:"title"`
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
+	// EventID is, for idempotency-key-reused, the event holding the key.
+	EventID string `json:"event_id,omitempty"`
 }
 
 // writeError answers with err as a problem. The client sees the error's
 // safe message; an internal cause goes to the log only.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	writeProblem(w, r, log, err, "")
+}
+
+// writeProblem is writeError with the problem's event_id member.
+func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, eventID string) {
 	code := hookd.ErrorCode(err)
 	p, ok := problems[code]
 	if !ok {
@@ -65,10 +72,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.status)
 	_ = json.NewEncoder(w).Encode(Problem{
-		Type:   ProblemTypeBase + code,
-		Title:  p.title,
-		Status: p.status,
-		Detail: hookd.ErrorMessage(err),
+		Type:    ProblemTypeBase + code,
+		Title:   p.title,
+		Status:  p.status,
+		Detail:  hookd.ErrorMessage(err),
+		EventID: eventID,
 	})
 }
 
