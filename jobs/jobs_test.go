@@ -64,7 +64,10 @@ func TestWork(t *testing.T) {
 	good := hookd.JobArgs{EventID: "evt_1", Service: "svc", ActionIndex: 0, Action: hookd.ActionEmail}
 	// Permanent errors are returned as they are (errorHandler cancels the
 	// job), so that River records their text without a wrapper's name.
-	isCancel := hookd.IsPermanent
+	isCancel := func(err error) bool {
+		_, wrapped := errors.AsType[*river.JobCancelError](err)
+		return hookd.IsPermanent(err) && !wrapped
+	}
 
 	m := &fakeMailer{}
 	w := &Worker{c: Config{Events: events, Services: map[string]*hookd.Service{"svc": svc}, Mailer: m}}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,4 +228,50 @@ func startLine(log string) string {
 		}
 	}
 	return ""
+}
+
+// TestForwardFailuresRecordTheTargetsWords: a forward target answering 503
+// until the attempts run out, and one answering 400 at once, leave their
+// status and body as last_error, with the target's URL.
+func TestForwardFailuresRecordTheTargetsWords(t *testing.T) {
+	backends(t, func(t *testing.T, database string) {
+		target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/busy") {
+				http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+				return
+			}
+			http.Error(w, "no such customer", http.StatusBadRequest)
+		}))
+		t.Cleanup(target.Close)
+		token := "admin-token-for-tests"
+		m := runMain(t, fmt.Sprintf(`
+listen: 127.0.0.1:0
+admin: {listen: 127.0.0.1:0, token: %q}
+database: %q
+workers: {poll_interval: 50ms, fetch_cooldown: 5ms}
+services:
+  busy:
+    verify: {secrets: [secret-1]}
+    actions:
+      - forward: {url: %q, max_attempts: 2, backoff: {min: 10ms, max: 20ms}}
+  refused:
+    verify: {secrets: [secret-1]}
+    actions:
+      - forward: {url: %q, max_attempts: 2}
+`, token, database, target.URL+"/busy?token=hidden", target.URL+"/refused"), roleAll)
+		b := &testBundle{main: m, token: token}
+		for service, want := range map[string]string{
+			"busy":    "forward: POST " + target.URL + "/busy?…: 503 Service Unavailable: \"down for maintenance\"",
+			"refused": "forward: POST " + target.URL + "/refused: 400 Bad Request: \"no such customer\"",
+		} {
+			status, body := b.send(t, service, `{"idempotency_key":"f-1"}`)
+			if status != http.StatusAccepted {
+				t.Fatalf("%s: %d %v", service, status, body)
+			}
+			j := job(t, b.waitStatus(t, body["event_id"].(string), "failed"), 0)
+			if j["last_error"] != want {
+				t.Errorf("%s: last_error %q, want %q", service, j["last_error"], want)
+			}
+		}
+	})
 }
