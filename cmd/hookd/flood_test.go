@@ -72,7 +72,7 @@ services:
 	}
 	list, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if c := bytes.Count(list, []byte(`"reason":"invalid-signature"`)); c != 1000 {
+	if c := bytes.Count(list, []byte(`"code":"invalid-signature"`)); c != 1000 {
 		t.Errorf("/api/rejections lists %d rejections, want the last 1000", c)
 	}
 	if !bytes.Contains(list, []byte(`"service":"adapter1"`)) || !bytes.Contains(list, []byte(`"remote_addr":"127.0.0.1:`)) ||
@@ -85,9 +85,11 @@ services:
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	want := fmt.Sprintf(`hookd_webhooks_rejected_total{reason="invalid-signature",service="adapter1"} %d`, n)
-	if !bytes.Contains(metrics, []byte(want)) {
-		t.Errorf("/metrics lacks %s", want)
+	for _, reason := range []string{"header-missing", "no-secret-matched"} { // unsigned, forged
+		want := fmt.Sprintf(`hookd_webhooks_rejected_total{reason=%q,service="adapter1"} %d`, reason, n/2)
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 

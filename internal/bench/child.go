@@ -179,9 +179,9 @@ services:
 `, secret, secret, secret, forwardURL)
 }
 
-// hookdStarted is hookd's start-up log line (slog text); ingest is "" for
-// the worker role.
-var hookdStarted = regexp.MustCompile(`msg="hookd started".* ingest=(\S*) admin=(\S+)`)
+// hookdStarted is hookd's start-up log line (slog text); the worker
+// role's has no ingest address.
+var hookdStarted = regexp.MustCompile(`msg="hookd started" role=\S+(?: ingest=(\S+))? admin=(\S+)`)
 
 // The roles of the hookd children ("hookd serve --role").
 const (
