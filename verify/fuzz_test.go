@@ -1,11 +1,13 @@
 package verify
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"hash"
 	"net/url"
@@ -47,6 +49,20 @@ func fuzzCheck(t *testing.T, err error, secrets ...string) {
 	}
 }
 
+// diagnoseCheck runs a refused request's diagnosis, as the ingest path
+// does: it must not fail on any input, nor show the secret.
+func diagnoseCheck(t *testing.T, v hookd.Verifier, r *hookd.Request, err error) {
+	t.Helper()
+	d, ok := v.(Diagnoser)
+	if err == nil || !ok {
+		return
+	}
+	b, jerr := json.Marshal(d.Diagnose(r))
+	if jerr != nil || bytes.Contains(b, []byte(fuzzSecret)) {
+		t.Fatalf("Diagnose: %s, %v", b, jerr)
+	}
+}
+
 func mac(newHash func() hash.Hash, key string, parts ...[]byte) []byte {
 	h := hmac.New(newHash, []byte(key))
 	for _, p := range parts {
@@ -76,7 +92,9 @@ func FuzzHMAC(f *testing.F) {
 	f.Add(h.Get("X-Signature"), body)
 	f.Add(strings.ToUpper(h.Get("X-Signature")), body)
 	f.Fuzz(func(t *testing.T, header string, body []byte) {
-		err := v.Verify(request(t, headers("X-Signature", header), body, ""))
+		req := request(t, headers("X-Signature", header), body, "")
+		err := v.Verify(req)
+		diagnoseCheck(t, v, req, err)
 		fuzzCheck(t, err, fuzzSecret)
 		want := hex.EncodeToString(mac(sha256.New, fuzzSecret, body))
 		rest, _ := cutPrefixFold(strings.TrimSpace(header), "sha256=")
@@ -93,7 +111,9 @@ func FuzzGitHub(f *testing.F) {
 	h, _ := v.Sign([]byte("Hello, World!"), "", time.Time{})
 	f.Add(h.Get("X-Hub-Signature-256"), []byte("Hello, World!"))
 	f.Fuzz(func(t *testing.T, header string, body []byte) {
-		err := v.Verify(request(t, headers("X-Hub-Signature-256", header), body, ""))
+		req := request(t, headers("X-Hub-Signature-256", header), body, "")
+		err := v.Verify(req)
+		diagnoseCheck(t, v, req, err)
 		fuzzCheck(t, err, fuzzSecret)
 		want := hex.EncodeToString(mac(sha256.New, fuzzSecret, body))
 		rest, ok := cutPrefixFold(strings.TrimSpace(header), "sha256=")
@@ -109,7 +129,9 @@ func FuzzShopify(f *testing.F) {
 	h, _ := v.Sign([]byte(`{"id":1}`), "", time.Time{})
 	f.Add(h.Get("X-Shopify-Hmac-Sha256"), []byte(`{"id":1}`))
 	f.Fuzz(func(t *testing.T, header string, body []byte) {
-		err := v.Verify(request(t, headers("X-Shopify-Hmac-Sha256", header), body, ""))
+		req := request(t, headers("X-Shopify-Hmac-Sha256", header), body, "")
+		err := v.Verify(req)
+		diagnoseCheck(t, v, req, err)
 		fuzzCheck(t, err, fuzzSecret)
 		if genuine := b64Equal(strings.TrimSpace(header), mac(sha256.New, fuzzSecret, body)); (err == nil) != genuine {
 			t.Fatalf("Verify(%q) = %v; genuine = %v", header, err, genuine)
@@ -126,7 +148,9 @@ func FuzzStripe(f *testing.F) {
 	h, _ = v.Sign(body, "", time.Unix(now-301, 0))
 	f.Add(h.Get("Stripe-Signature")+",v0=00", body)
 	f.Fuzz(func(t *testing.T, header string, body []byte) {
-		err := v.Verify(request(t, headers("Stripe-Signature", header), body, ""))
+		req := request(t, headers("Stripe-Signature", header), body, "")
+		err := v.Verify(req)
+		diagnoseCheck(t, v, req, err)
 		fuzzCheck(t, err, fuzzSecret)
 		// The oracle: Stripe's documented reading of the header.
 		var ts []string
@@ -174,7 +198,9 @@ func FuzzStandardWebhooks(f *testing.F) {
 	key, _ := base64.StdEncoding.DecodeString(hmacKey)
 	f.Fuzz(func(t *testing.T, id, ts, sig string, body []byte) {
 		h := headers("webhook-id", id, "webhook-timestamp", ts, "webhook-signature", sig)
-		err := v.Verify(request(t, h, body, ""))
+		req := request(t, h, body, "")
+		err := v.Verify(req)
+		diagnoseCheck(t, v, req, err)
 		fuzzCheck(t, err, hmacKey, edPriv)
 		id, ts = strings.TrimSpace(id), strings.TrimSpace(ts)
 		content := []byte(id + "." + ts + "." + string(body))
@@ -209,7 +235,9 @@ func FuzzSlack(f *testing.F) {
 	h, _ := v.Sign(body, "", time.Unix(now, 0))
 	f.Add(h.Get("X-Slack-Request-Timestamp"), h.Get("X-Slack-Signature"), body)
 	f.Fuzz(func(t *testing.T, ts, sig string, body []byte) {
-		err := v.Verify(request(t, headers("X-Slack-Request-Timestamp", ts, "X-Slack-Signature", sig), body, ""))
+		req := request(t, headers("X-Slack-Request-Timestamp", ts, "X-Slack-Signature", sig), body, "")
+		err := v.Verify(req)
+		diagnoseCheck(t, v, req, err)
 		fuzzCheck(t, err, fuzzSecret)
 		ts = strings.TrimSpace(ts)
 		want := hex.EncodeToString(mac(sha256.New, fuzzSecret, []byte("v0:"+ts+":"), body))
@@ -245,7 +273,9 @@ func FuzzTwilio(f *testing.F) {
 		if perr != nil {
 			t.Skip()
 		}
-		err := v.Verify(&hookd.Request{Header: headers("X-Twilio-Signature", sig), Body: body, URL: u})
+		req := &hookd.Request{Header: headers("X-Twilio-Signature", sig), Body: body, URL: u}
+		err := v.Verify(req)
+		diagnoseCheck(t, v, req, err)
 		fuzzCheck(t, err, fuzzSecret)
 		if err != nil {
 			return
