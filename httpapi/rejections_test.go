@@ -70,6 +70,14 @@ type server struct {
 
 func startServer(t *testing.T, services map[string]*hookd.Service) *server {
 	t.Helper()
+	for _, svc := range services { // the limits config would give them
+		if svc.MaxBody == 0 {
+			svc.MaxBody = 1 << 20
+		}
+		if svc.IdempotencyTTL == 0 {
+			svc.IdempotencyTTL = time.Hour
+		}
+	}
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "hookd.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -177,13 +185,13 @@ func TestRejectionsGiveThePreciseReason(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	s := startServer(t, map[string]*hookd.Service{
 		"mail": {Name: "mail", MaxBody: 64, Verifier: newVerifier(t, verify.Config{Secrets: []string{secret}}), Actions: []hookd.Action{{Type: hookd.ActionNoop}}},
-		"stripe": {Name: "stripe", Verifier: newVerifier(t, verify.Config{Scheme: "stripe", Secrets: []string{"whsec_test"}, Now: func() time.Time { return now }}),
+		"stripe": {Name: "stripe", Verifier: newVerifier(t, verify.Config{Scheme: "stripe", Secrets: []string{"whsec_test-secret-0123456789"}, Now: func() time.Time { return now }}),
 			Actions: []hookd.Action{{Type: hookd.ActionNoop}}},
 	})
 	body := `{"idempotency_key":"k1"}`
 	stripeSig := func(ts int64) http.Header {
 		t := strconv.FormatInt(ts, 10)
-		return http.Header{"Stripe-Signature": {"t=" + t + ",v1=" + hmacHex("whsec_test", t+"."+body)}}
+		return http.Header{"Stripe-Signature": {"t=" + t + ",v1=" + hmacHex("whsec_test-secret-0123456789", t+"."+body)}}
 	}
 	for _, c := range []struct {
 		path   string

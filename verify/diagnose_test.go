@@ -39,9 +39,9 @@ func TestDiagnoseTimestampedSchemes(t *testing.T) {
 		body             []byte // what the sender signed
 		want             string
 	}{
-		{"stripe newline", Config{Scheme: SchemeStripe, Secrets: []string{"whsec_a"}}, Config{Scheme: SchemeStripe, Secrets: []string{"whsec_a"}},
+		{"stripe newline", Config{Scheme: SchemeStripe, Secrets: []string{"whsec_a-long-enough-secret"}}, Config{Scheme: SchemeStripe, Secrets: []string{"whsec_a-long-enough-secret"}},
 			append(slices.Clone(body), '\n'), "the body ended with a newline"},
-		{"slack whitespace", Config{Scheme: SchemeSlack, Secrets: []string{"slack-secret\n"}}, Config{Scheme: SchemeSlack, Secrets: []string{"slack-secret"}},
+		{"slack whitespace", Config{Scheme: SchemeSlack, Secrets: []string{"slack-signing-secret\n"}}, Config{Scheme: SchemeSlack, Secrets: []string{"slack-signing-secret"}},
 			body, "the secret had no surrounding whitespace"},
 	} {
 		c.verifier.Now, c.signer.Now = at(now.Unix()), at(now.Unix())
@@ -77,7 +77,7 @@ func TestDiagnoseTimestampedSchemes(t *testing.T) {
 
 func TestSkew(t *testing.T) {
 	t.Parallel()
-	v := newVerifier(t, Config{Scheme: SchemeStripe, Secrets: []string{"whsec_a"}, Now: at(1_700_000_000)})
+	v := newVerifier(t, Config{Scheme: SchemeStripe, Secrets: []string{"whsec_a-long-enough-secret"}, Now: at(1_700_000_000)})
 	h, _ := v.(*Stripe).Sign([]byte("{}"), "", time.Unix(1_700_000_000-400, 0))
 	err := v.Verify(request(t, h, []byte("{}"), ""))
 	if skew, ok := Skew(err); !ok || skew != 400*time.Second {

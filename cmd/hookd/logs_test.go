@@ -159,7 +159,7 @@ database: sqlite:data/hookd.db
 smtp: {url: "smtp://mailer:s3cr3t-pw@127.0.0.1:2525"}
 services:
   adapter1:
-    verify: {secrets: [secret-1]}
+    verify: {secrets: [secret-one-0123456789]}
     actions: [email]
 `), 0o600)
 	os.Mkdir(filepath.Join(dir, "data"), 0o700)
@@ -251,11 +251,11 @@ database: %q
 workers: {poll_interval: 50ms, fetch_cooldown: 5ms}
 services:
   busy:
-    verify: {secrets: [secret-1]}
+    verify: {secrets: [secret-one-0123456789]}
     actions:
       - forward: {url: %q, max_attempts: 2, backoff: {min: 10ms, max: 20ms}}
   refused:
-    verify: {secrets: [secret-1]}
+    verify: {secrets: [secret-one-0123456789]}
     actions:
       - forward: {url: %q, max_attempts: 2}
 `, token, database, target.URL+"/busy?token=hidden", target.URL+"/refused"), roleAll)
