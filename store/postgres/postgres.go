@@ -49,6 +49,12 @@ type Options struct {
 	// default (the greater of 4 and the number of CPUs), or pool_max_conns
 	// in the URL.
 	MaxConns int32
+	// Wait is how long Open waits for a server that cannot be reached yet
+	// (starting up, restarting), retrying every second and logging to
+	// Logger every few seconds. Zero fails at once.
+	Wait time.Duration
+	// ReadOnly makes every transaction read-only.
+	ReadOnly bool
 }
 
 // DefaultConnectTimeout bounds each attempt to connect when the URL sets
@@ -73,14 +79,17 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
+	if opts.ReadOnly {
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", where, err)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	if err := ping(ctx, pool, where, opts); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: connect to %s: %w", where, unavailable(err))
+		return nil, err
 	}
 	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: opts.Logger})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,28 +53,41 @@ type Options struct {
 	Synchronous string
 	// Logger receives River's logs. Defaults to slog.Default().
 	Logger *slog.Logger
+	// ReadOnly opens an existing file for reading only: a missing file is
+	// an error rather than created, and nothing can be written (Migrate
+	// and every write fail).
+	ReadOnly bool
 }
 
-// Open opens (creating if needed) the SQLite file at path. Call Migrate
-// before first use.
+// Open opens (creating if needed, unless opts.ReadOnly) the SQLite file at
+// path. Call Migrate before first use.
 func Open(path string, opts Options) (*DB, error) {
 	sync := strings.ToUpper(cmp.Or(opts.Synchronous, "FULL"))
 	if !slices.Contains([]string{"OFF", "NORMAL", "FULL", "EXTRA"}, sync) {
 		return nil, fmt.Errorf("sqlite: synchronous must be OFF, NORMAL, FULL or EXTRA, not %q", opts.Synchronous)
 	}
 	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "synchronous("+sync+")")
-	q.Add("_pragma", "foreign_keys(ON)")
-	// 64 MiB of page cache (the default is 2 MiB): the idempotency-key
-	// index takes inserts at random places, and a miss is a read from disk
-	// on the single writer's path.
-	q.Add("_pragma", "cache_size(-65536)")
-	// A statement journal past 64 KiB goes to a temporary file, opened,
-	// written and closed per commit; in memory it is a copy per page.
-	q.Add("_pragma", "temp_store(MEMORY)")
-	q.Set("_txlock", "immediate") // writers queue on BEGIN, not fail at COMMIT
+	if opts.ReadOnly {
+		// SQLite would create a missing file even with mode=ro.
+		if _, err := os.Stat(filePath(path)); err != nil {
+			return nil, openError(path, err, true)
+		}
+		q.Set("mode", "ro")
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous("+sync+")")
+		q.Add("_pragma", "foreign_keys(ON)")
+		// 64 MiB of page cache (the default is 2 MiB): the idempotency-key
+		// index takes inserts at random places, and a miss is a read from
+		// disk on the single writer's path.
+		q.Add("_pragma", "cache_size(-65536)")
+		// A statement journal past 64 KiB goes to a temporary file, opened,
+		// written and closed per commit; in memory it is a copy per page.
+		q.Add("_pragma", "temp_store(MEMORY)")
+		q.Set("_txlock", "immediate") // writers queue on BEGIN, not fail at COMMIT
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -85,7 +99,7 @@ func Open(path string, opts Options) (*DB, error) {
 	db.SetConnMaxLifetime(0)
 	if err := db.Ping(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, openError(path, err, opts.ReadOnly)
 	}
 	rc, err := river.NewClient(riversqlite.New(db), &river.Config{Logger: opts.Logger})
 	if err != nil {
