@@ -218,7 +218,7 @@ func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Ser
 			return nil, nil
 		}
 	}
-	key, err := idempotencyKey(svc, r.Header, body)
+	key, err := IdempotencyKey(svc, r.Header, body)
 	if err != nil {
 		return nil, err
 	}
@@ -265,8 +265,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return body, nil
 }
 
-// idempotencyKey takes the key from the first source that has one.
-func idempotencyKey(svc *hookd.Service, h http.Header, body []byte) (string, error) {
+// IdempotencyKey is the idempotency key of a request to svc, taken from the
+// first of svc.KeySources() that has one: what ingest stores the event
+// under. A missing key has code EMissingIdempotencyKey.
+func IdempotencyKey(svc *hookd.Service, h http.Header, body []byte) (string, error) {
 	sources := svc.KeySources()
 	var key string
 	var form url.Values

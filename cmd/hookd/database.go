@@ -24,6 +24,8 @@ import (
 type database interface {
 	hookd.Store
 	Migrate(ctx context.Context) error
+	// CheckSchema fails unless hookd's current schema is there.
+	CheckSchema(ctx context.Context) error
 	// Workers returns a River client working hookd's jobs on this database.
 	Workers(c jobs.Config) (workers, error)
 	// GroupCommit is how the ingest path batches its writes here.
@@ -37,17 +39,31 @@ type workers interface {
 	StopAndCancel(ctx context.Context) error
 }
 
-// openDatabase opens the configured backend.
+// openDatabase opens the configured backend for serve and migrate.
 func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (database, error) {
+	return open(ctx, cfg, log, false)
+}
+
+// postgresWait bounds how long serve and migrate wait at start-up for a
+// PostgreSQL server that cannot be reached yet. Tests shorten it.
+var postgresWait = 60 * time.Second
+
+// open opens the configured backend; readOnly for the commands that only
+// read: nothing is created, and PostgreSQL is not waited for.
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, readOnly bool) (database, error) {
 	if path, ok := cfg.SQLitePath(); ok {
-		db, err := sqlite.Open(path, sqlite.Options{Logger: log})
+		db, err := sqlite.Open(path, sqlite.Options{Logger: log, ReadOnly: readOnly})
 		if err != nil {
 			return nil, err
 		}
 		return &sqliteDB{db}, nil
 	}
 	if url, ok := cfg.PostgresURL(); ok {
-		db, err := postgres.Open(ctx, url, postgres.Options{Logger: log})
+		opts := postgres.Options{Logger: log, ReadOnly: readOnly, Wait: postgresWait}
+		if readOnly {
+			opts.Wait = 0
+		}
+		db, err := postgres.Open(ctx, url, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -105,11 +121,14 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	l, err := loadConfig(*path)
+	// The schema needs the database only: no secrets, no SMTP.
+	cfg, err := readConfig(*path)
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, l.cfg, slog.New(slog.DiscardHandler))
+	// Warnings only: waiting for PostgreSQL, and River's.
+	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -117,6 +136,6 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "migrated %s\n", redactURL(l.cfg.Database))
+	fmt.Fprintf(c.stdout, "migrated %s\n", redactURL(cfg.Database))
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -14,15 +15,22 @@ import (
 )
 
 const eventsUsage = `usage:
-  hookd events list [--service S] [--status pending|succeeded|failed] [--limit N] [--json]
+  hookd events list [--service S] [--status pending|succeeded|failed] [--limit N] [--cursor C] [--json]
   hookd events show ID [--json]
-  hookd events replay ID... | --failed [--service S] [--since T]`
+  hookd events replay ID... | --failed [--service S] [--since T]
+
+list and show only read the database: they need no secrets and never
+create or migrate it. Run "hookd events COMMAND --help" for the flags.`
 
 // events runs "hookd events …", straight on the database.
 func (c *cli) events(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintln(c.stderr, eventsUsage)
 		return errUsage
+	}
+	if isHelp(args[0]) {
+		fmt.Fprintln(c.stdout, eventsUsage)
+		return errHelp
 	}
 	switch args[0] {
 	case "list":
@@ -54,21 +62,40 @@ func openStore(ctx context.Context, path string) (*loaded, database, error) {
 }
 
 func (c *cli) eventsList(ctx context.Context, args []string) error {
-	fs := c.flags("events list", "Lists events, newest first.")
+	fs := c.flags("events list", "Lists events, newest first. Reads the database only.")
 	path := fs.String("config", "", "configuration `file`")
 	service := fs.String("service", "", "only this service's events")
 	status := fs.String("status", "", "only events with this status: pending, succeeded or failed")
 	limit := fs.Int("limit", 50, "at most this many events (1 to 500)")
+	cursor := fs.String("cursor", "", "the next page, after the page that printed this cursor")
 	asJSON := fs.Bool("json", false, "print JSON, like GET /api/events")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	_, db, err := openStore(ctx, *path)
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	switch hookd.EventStatus(*status) {
+	case "", hookd.EventPending, hookd.EventSucceeded, hookd.EventFailed:
+	default:
+		fmt.Fprintf(c.stderr, "hookd events list: --status: %q is not one of pending, succeeded, failed\n", *status)
+		return errUsage
+	}
+	if *limit < 1 || *limit > 500 {
+		fmt.Fprintf(c.stderr, "hookd events list: --limit: %d is not from 1 to 500\n", *limit)
+		return errUsage
+	}
+	cfg, db, err := openReader(ctx, *path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	events, next, err := db.Events(ctx, hookd.EventFilter{Service: *service, Status: hookd.EventStatus(*status), Limit: *limit})
+	if err := checkService(cfg, *service); err != nil {
+		fmt.Fprintf(c.stderr, "hookd events list: %v\n", err)
+		return errUsage
+	}
+	events, next, err := db.Events(ctx, hookd.EventFilter{Service: *service, Status: hookd.EventStatus(*status), Limit: *limit, Cursor: *cursor})
 	if err != nil {
 		return err
 	}
@@ -91,24 +118,39 @@ func (c *cli) eventsList(ctx context.Context, args []string) error {
 	for _, ev := range events {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ev.ID, ev.Service, ev.Status, ev.ReceivedAt.Local().Format(time.DateTime), ev.IdempotencyKey)
 	}
+	tw.Flush()
 	if next != "" {
-		fmt.Fprintf(tw, "(more: raise --limit)\n")
+		fmt.Fprintf(c.stdout, "\nmore: %s\n", nextPage(fs, next))
 	}
-	return tw.Flush()
+	return nil
+}
+
+// nextPage is the command that lists the page after this one: the same
+// flags, with the next cursor.
+func nextPage(fs *flag.FlagSet, cursor string) string {
+	cmd := []string{"hookd", "events", "list"}
+	fs.Visit(func(f *flag.Flag) {
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			cmd = append(cmd, "--"+f.Name+"="+f.Value.String())
+		} else if f.Name != "cursor" {
+			cmd = append(cmd, "--"+f.Name, shellWord(f.Value.String()))
+		}
+	})
+	return strings.Join(append(cmd, "--cursor", shellWord(cursor)), " ")
 }
 
 func (c *cli) eventsShow(ctx context.Context, args []string) error {
-	fs := c.flags("events show", "Shows one event with its jobs.")
+	fs := c.flags("events show ID", "Shows one event with its jobs. Reads the database only.")
 	path := fs.String("config", "", "configuration `file`")
 	asJSON := fs.Bool("json", false, "print JSON, like GET /api/events/{id}")
 	if err := parse(fs, reorder(args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(c.stderr, "usage: hookd events show ID [--json]")
+		fs.Usage()
 		return errUsage
 	}
-	_, db, err := openStore(ctx, *path)
+	_, db, err := openReader(ctx, *path)
 	if err != nil {
 		return err
 	}
@@ -135,12 +177,13 @@ func (c *cli) eventsShow(ctx context.Context, args []string) error {
 		}
 		tw.Flush()
 	}
-	fmt.Fprintf(c.stdout, "\n%s\n", ev.Body)
+	// The body is the sender's: escaped, so it cannot drive the terminal.
+	fmt.Fprintf(c.stdout, "\n%s\n", escapeControl(string(ev.Body)))
 	return nil
 }
 
 func (c *cli) eventsReplay(ctx context.Context, args []string) error {
-	fs := c.flags("events replay", "Enqueues events' actions again: the failed ones, or all when none failed.")
+	fs := c.flags("events replay ID... | --failed", "Enqueues events' actions again: the failed ones, or all when none failed.")
 	path := fs.String("config", "", "configuration `file`")
 	failed := fs.Bool("failed", false, "replay every failed event (with --service and --since to narrow)")
 	service := fs.String("service", "", "with --failed: only this service's events")
@@ -149,7 +192,7 @@ func (c *cli) eventsReplay(ctx context.Context, args []string) error {
 		return err
 	}
 	if *failed == (fs.NArg() > 0) {
-		fmt.Fprintln(c.stderr, "usage: hookd events replay ID... | --failed [--service S] [--since T]")
+		fs.Usage()
 		return errUsage
 	}
 	var from time.Time
@@ -235,7 +278,7 @@ func reorder(args []string) []string {
 
 func takesValue(flag string) bool {
 	switch strings.TrimLeft(flag, "-") {
-	case "config", "service", "since", "limit", "status":
+	case "config", "service", "since", "limit", "status", "cursor":
 		return true
 	}
 	return false

@@ -5,12 +5,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -20,12 +23,13 @@ and runs their follow-up work (emails, forwards) in the background.
 Usage:
   hookd serve [--config FILE] [--role ingest|worker|all]   run the server
   hookd migrate [--config FILE]                            apply the database schema
-  hookd sign --service NAME [--body FILE|-]                print a signed request to try by hand
-  hookd events list [--service S] [--status STATUS] [--json]
+  hookd sign --service NAME [--body FILE|-] [--url URL]    print a signed request to try by hand
+  hookd events list [--service S] [--status STATUS] [--limit N] [--cursor C] [--json]
   hookd events show ID [--json]
   hookd events replay ID... | --failed [--service S] [--since T]
   hookd config check [--config FILE]                       validate the configuration
   hookd bench [--connections N] [--duration D] [--database URL]   measure ingest throughput
+  hookd version                                            print hookd's version
 
 Every command reads the same configuration: --config FILE, else $HOOKD_CONFIG,
 else the zero-config defaults (services adapter1 and adapter2, sqlite:hookd.db);
@@ -47,11 +51,19 @@ var errUsage = errors.New("usage")
 // run executes one command and returns the process's exit status: 0 on
 // success, 1 when the command failed, 2 on bad usage or configuration.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprint(stdout, usage)
 		if len(args) == 0 {
 			return 2
 		}
+		return 0
+	}
+	if args[0] == "version" || args[0] == "--version" {
+		fmt.Fprintln(stdout, version())
+		return 0
+	}
+	if args[0] == "config" && len(args) > 1 && isHelp(args[1]) {
+		fmt.Fprintln(stdout, "usage: hookd config check [--config FILE]\n\nRun \"hookd config check --help\" for the flags.")
 		return 0
 	}
 	env := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
@@ -96,4 +108,31 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// version is hookd's module version, the commit it was built from when
+// known, and the Go version.
+func version() string {
+	v, rev := "(devel)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = cmp.Or(bi.Main.Version, v)
+		vcs := map[string]string{}
+		for _, s := range bi.Settings {
+			vcs[s.Key] = s.Value
+		}
+		if r := vcs["vcs.revision"]; r != "" {
+			rev = " " + r[:min(len(r), 12)]
+			if vcs["vcs.modified"] == "true" {
+				rev += "+modified"
+			}
+			if t := vcs["vcs.time"]; t != "" {
+				rev += " " + t
+			}
+		}
+	}
+	return "hookd " + v + rev + " " + runtime.Version()
 }

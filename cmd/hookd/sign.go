@@ -1,18 +1,24 @@
 package main
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/httpapi"
 	"github.com/hookd/hookd/verify"
 )
 
@@ -24,11 +30,16 @@ func (c *cli) sign(args []string) error {
 	name := fs.String("service", "", "the service to sign for (required)")
 	bodyFrom := fs.String("body", "", "the body: a `file`, or - for standard input (default: a sample JSON body)")
 	asJSON := fs.Bool("json", false, "print {\"url\", \"headers\", \"body\"} as JSON instead")
+	base := fs.String("url", "", "where to send it: a base `URL` (/webhooks/NAME is appended) or the full URL, path included (default: the listen address)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *name == "" {
 		fmt.Fprintln(c.stderr, "hookd sign: --service is required")
+		return errUsage
+	}
+	if u, err := url.Parse(*base); *base != "" && (err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https") {
+		fmt.Fprintf(c.stderr, "hookd sign: --url: %q is not an http:// or https:// URL with a host\n", *base)
 		return errUsage
 	}
 	l, err := loadConfig(*path)
@@ -39,11 +50,10 @@ func (c *cli) sign(args []string) error {
 	if svc == nil {
 		return fmt.Errorf("sign: no service %q is configured", *name)
 	}
-	key := randomID() // for the sample body, and a key header if the service reads one
 	var body []byte
 	switch *bodyFrom {
 	case "":
-		body = sampleBody(key)
+		body = sampleBody(randomID())
 	case "-":
 		body, err = io.ReadAll(io.LimitReader(c.stdin, 64<<20))
 	default:
@@ -52,7 +62,10 @@ func (c *cli) sign(args []string) error {
 	if err != nil {
 		return fmt.Errorf("sign: body: %w", err)
 	}
-	target := publicURL(l.cfg.Listen) + "/webhooks/" + svc.Name
+	target := cmp.Or(*base, publicURL(l.cfg.Listen))
+	if u, _ := url.Parse(target); strings.Trim(u.Path, "/") == "" {
+		target = strings.TrimRight(target, "/") + "/webhooks/" + svc.Name
+	}
 	signed := target
 	if _, ok := svc.Verifier.(*verify.Twilio); ok {
 		// Twilio signs the public URL it calls, which a proxy may rewrite
@@ -75,7 +88,12 @@ func (c *cli) sign(args []string) error {
 			h.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
 	}
-	addKeyHeader(svc, h, key)
+	// A body that carries its key is signed as it is, so that signing it
+	// again makes a retry of the same webhook; only a body without one
+	// gets a fresh key, in the header the service reads.
+	if _, err := httpapi.IdempotencyKey(svc, h, body); hookd.ErrorCode(err) == hookd.EMissingIdempotencyKey {
+		addKeyHeader(svc, h, randomID())
+	}
 
 	if *asJSON {
 		return json.NewEncoder(c.stdout).Encode(map[string]any{"url": target, "headers": h, "body": string(body)})
@@ -93,14 +111,67 @@ func (c *cli) sign(args []string) error {
 			curl = append(curl, "-H", shellQuote(k+": "+v))
 		}
 	}
-	if *bodyFrom != "" && *bodyFrom != "-" {
-		curl = append(curl, "--data-binary", shellQuote("@"+*bodyFrom))
-	} else {
+	line := ""
+	switch {
+	case *bodyFrom != "" && *bodyFrom != "-":
+		curl = append(curl, "--data-binary", shellQuote("@"+*bodyFrom)) // the file's exact bytes
+	case plain(body):
 		fmt.Fprintf(c.stdout, "\n%s\n", body)
 		curl = append(curl, "--data-binary", shellQuote(string(body)))
+	default:
+		// Newlines and control characters: printf writes them from
+		// escapes, so the line stays one line and sends the exact bytes.
+		fmt.Fprintf(c.stdout, "\n%s\n", escapeControl(string(body)))
+		line = "printf " + printfFormat(body) + " | "
+		curl = append(curl, "--data-binary", "@-")
 	}
-	fmt.Fprintf(c.stdout, "\n%s\n", strings.Join(curl, " "))
+	fmt.Fprintf(c.stdout, "\n%s%s\n", line, strings.Join(curl, " "))
 	return nil
+}
+
+// plain reports whether body is UTF-8 text without control characters.
+func plain(body []byte) bool {
+	return utf8.Valid(body) && !strings.ContainsFunc(string(body), unicode.IsControl)
+}
+
+// printfFormat is a quoted printf format that prints exactly b: control
+// characters and bytes that are not UTF-8 become octal escapes.
+func printfFormat(b []byte) string {
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		switch {
+		case r == '\\' || r == '%':
+			sb.WriteString(strings.Repeat(string(r), 2))
+		case r == '-' && sb.Len() == 0: // not an option
+			sb.WriteString(`\055`)
+		case r == utf8.RuneError && n == 1 || unicode.IsControl(r):
+			for _, c := range b[:n] {
+				fmt.Fprintf(&sb, "\\%03o", c)
+			}
+		default:
+			sb.Write(b[:n])
+		}
+		b = b[n:]
+	}
+	return shellQuote(sb.String())
+}
+
+// escapeControl escapes the control characters of s but newlines and tabs,
+// and bytes that are not UTF-8, so that printing s cannot drive a terminal.
+func escapeControl(s string) string {
+	var sb strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&sb, "\\x%02x", s[i])
+		case unicode.IsControl(r) && r != '\n' && r != '\t':
+			sb.WriteString(strings.Trim(strconv.QuoteRune(r), "'"))
+		default:
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String()
 }
 
 // sampleBody is a body every built-in scheme and action accepts: it has an
@@ -135,6 +206,16 @@ func publicURL(listen string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// shellWord is s as one shell word, quoted only when it needs to be.
+func shellWord(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_./:=@,+%", r)))
+	}) {
+		return s
+	}
+	return shellQuote(s)
 }
 
 // shellQuote quotes s for a POSIX shell.

@@ -27,7 +27,7 @@ func openError(path string, err error, readOnly bool) error {
 	dir := filepath.Dir(file)
 	if readOnly {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("sqlite: %s does not exist: %w", file, err)
+			return fmt.Errorf("sqlite: %w", &fs.PathError{Op: "open", Path: file, Err: fs.ErrNotExist})
 		}
 		return fmt.Errorf("sqlite: open %s: %w", path, err)
 	}

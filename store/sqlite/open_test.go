@@ -22,7 +22,7 @@ func TestReadOnly(t *testing.T) {
 	path := filepath.Join(dir, "hookd.db")
 
 	_, err := Open(path, Options{ReadOnly: true})
-	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), path+" does not exist") {
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), path+": file does not exist") {
 		t.Fatalf("read-only open of a missing file: %v", err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/hookd/hookd/config"
+)
+
+// readConfig reads what the commands that only read the database need:
+// the database and the services' names. It builds no service, so no
+// secret and no SMTP setting is needed.
+func readConfig(path string) (*config.Config, error) {
+	lookup, err := envLookup()
+	if err != nil {
+		return nil, &configError{[]error{err}}
+	}
+	if path == "" {
+		path, _ = lookup("HOOKD_CONFIG")
+	}
+	cfg := config.Default(lookup)
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, &configError{[]error{fmt.Errorf("config: %w", err)}}
+		}
+		if cfg, err = config.Parse(data, lookup); err != nil {
+			return nil, &configError{[]error{fmt.Errorf("%s: %w", path, err)}}
+		}
+	}
+	cfg.ApplyEnv(lookup)
+	return cfg, nil
+}
+
+// openReader opens the configured database read-only: it must exist and
+// hold hookd's current schema, and is neither created nor migrated.
+func openReader(ctx context.Context, path string) (*config.Config, database, error) {
+	cfg, err := readConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := open(ctx, cfg, nil, true)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%w\n  hookd serve and hookd migrate create it; if hookd's database is elsewhere, run this where it is, or name it with database (--config) or HOOKD_DATABASE_URL", err)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if err := db.CheckSchema(ctx); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("%s: %w", redactURL(cfg.Database), err)
+	}
+	return cfg, db, nil
+}
+
+// checkService refuses a service the configuration does not name.
+func checkService(cfg *config.Config, name string) error {
+	if name == "" || len(cfg.ServiceConfigs) == 0 || cfg.ServiceConfigs[name] != nil {
+		return nil
+	}
+	return fmt.Errorf("--service: no service %q is configured (services: %s)", name,
+		strings.Join(slices.Sorted(maps.Keys(cfg.ServiceConfigs)), ", "))
+}
