@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookd/hookd/internal/pgtest"
 )
 
 // runCLI runs one command through run and returns its exit status and
@@ -131,6 +133,15 @@ func TestEventsWithoutTheDatabase(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "older schema (version 1, this hookd needs 2); run hookd migrate") {
 		t.Errorf("older schema: exit %d\n%s%s", code, out, errOut)
 	}
+}
+
+// TestMain runs "hookd" instead of the tests when HOOKD_TEST_RUN holds its
+// arguments (runAsNobody).
+func TestMain(m *testing.M) {
+	if args := os.Getenv("HOOKD_TEST_RUN"); args != "" {
+		os.Exit(run(context.Background(), strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
 }
 
 func TestVersionAndHelp(t *testing.T) {
@@ -326,5 +337,60 @@ func TestSignedRequestsThroughCurl(t *testing.T) {
 		if got := b.event(t, id)["body"]; got != want {
 			t.Errorf("event %s stored body %q, want %q", id, got, want)
 		}
+	}
+}
+
+// Database errors say what to fix. Root may write anywhere, so as root
+// (the usual case here) the permission cases run in a child process as
+// nobody; where that is not possible they are skipped.
+func TestDatabaseErrorsSayWhatToDo(t *testing.T) {
+	dir := worldReadableDir(t)
+	noSecrets(t, dir)
+	regular := filepath.Join(dir, "file")
+	os.WriteFile(regular, nil, 0o644)
+	locked := filepath.Join(dir, "locked")
+	os.Mkdir(locked, 0o555)
+	readOnlyFile := filepath.Join(dir, "ro.db")
+	os.WriteFile(readOnlyFile, nil, 0o444)
+	for _, c := range []struct {
+		database, want string
+		permission     bool
+	}{
+		{filepath.Join(dir, "missing", "hookd.db"), "directory " + filepath.Join(dir, "missing") + " does not exist; create it or change database", false},
+		{filepath.Join(regular, "hookd.db"), regular + " is not a directory; change database", false},
+		{filepath.Join(locked, "hookd.db"), "cannot create " + filepath.Join(locked, "hookd.db") + ": permission denied", true},
+		{readOnlyFile, "cannot write " + readOnlyFile + ": permission denied", true},
+	} {
+		t.Setenv("HOOKD_DATABASE_URL", "sqlite:"+c.database)
+		code, out, errOut := 0, "", ""
+		if c.permission && os.Geteuid() == 0 {
+			code, errOut = runAsNobody(t, dir, "migrate")
+		} else {
+			code, out, errOut = runCLI(t, "", "migrate")
+		}
+		if code != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("migrate on %s: exit %d, want 1 and %q\n%s%s", c.database, code, c.want, out, errOut)
+		}
+	}
+}
+
+// On PostgreSQL too, the read-only commands need no secret, migrate
+// nothing, and say when hookd's tables are not there.
+func TestEventsReadOnlyOnPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	noSecrets(t, t.TempDir())
+	t.Setenv("HOOKD_DATABASE_URL", url)
+	code, out, errOut := runCLI(t, "", "events", "list")
+	if code != 1 || !strings.Contains(errOut, "no hookd tables") {
+		t.Fatalf("events list before any migration: exit %d\n%s%s", code, out, errOut)
+	}
+	b := startMain(t, url)
+	status, body := b.send(t, "adapter2", `{"idempotency_key":"pg-ro"}`)
+	if status != http.StatusAccepted {
+		t.Fatalf("%d %v", status, body)
+	}
+	code, out, errOut = runCLI(t, "", "events", "show", body["event_id"].(string))
+	if code != 0 || !strings.Contains(out, `{"idempotency_key":"pg-ro"}`) {
+		t.Fatalf("events show: exit %d\n%s%s", code, out, errOut)
 	}
 }

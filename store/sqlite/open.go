@@ -34,7 +34,7 @@ func openError(path string, err error, readOnly bool) error {
 	st, derr := os.Stat(dir)
 	switch {
 	case errors.Is(derr, fs.ErrNotExist):
-		return fmt.Errorf("sqlite: directory %s does not exist; create it or change database: %w", dir, derr)
+		return fmt.Errorf("sqlite: directory %s does not exist; create it or change database", dir)
 	case errors.Is(derr, syscall.ENOTDIR) || derr == nil && !st.IsDir():
 		return fmt.Errorf("sqlite: %s is not a directory; change database", dir)
 	}
