@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/admin"
+	"github.com/hookd/hookd/internal/shellquote"
 )
 
 const eventsUsage = `usage:
@@ -133,10 +134,10 @@ func nextPage(fs *flag.FlagSet, cursor string) string {
 		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
 			cmd = append(cmd, "--"+f.Name+"="+f.Value.String())
 		} else if f.Name != "cursor" {
-			cmd = append(cmd, "--"+f.Name, shellWord(f.Value.String()))
+			cmd = append(cmd, "--"+f.Name, shellquote.Word(f.Value.String()))
 		}
 	})
-	return strings.Join(append(cmd, "--cursor", shellWord(cursor)), " ")
+	return strings.Join(append(cmd, "--cursor", shellquote.Word(cursor)), " ")
 }
 
 func (c *cli) eventsShow(ctx context.Context, args []string) error {
@@ -178,7 +179,7 @@ func (c *cli) eventsShow(ctx context.Context, args []string) error {
 		tw.Flush()
 	}
 	// The body is the sender's: escaped, so it cannot drive the terminal.
-	fmt.Fprintf(c.stdout, "\n%s\n", escapeControl(string(ev.Body)))
+	fmt.Fprintf(c.stdout, "\n%s\n", shellquote.Visible(string(ev.Body)))
 	return nil
 }
 

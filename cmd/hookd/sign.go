@@ -11,14 +11,12 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/shellquote"
 	"github.com/hookd/hookd/verify"
 )
 
@@ -104,74 +102,29 @@ func (c *cli) sign(args []string) error {
 	}
 	slices.Sort(names)
 	fmt.Fprintf(c.stdout, "POST %s\n", target)
-	curl := []string{"curl", "-sS", "-i", "-X", "POST", shellQuote(target)}
+	curl := []string{"curl", "-sS", "-i", "-X", "POST", shellquote.Quote(target)}
 	for _, k := range names {
 		for _, v := range h[k] {
 			fmt.Fprintf(c.stdout, "%s: %s\n", k, v)
-			curl = append(curl, "-H", shellQuote(k+": "+v))
+			curl = append(curl, "-H", shellquote.Quote(k+": "+v))
 		}
 	}
 	line := ""
 	switch {
 	case *bodyFrom != "" && *bodyFrom != "-":
-		curl = append(curl, "--data-binary", shellQuote("@"+*bodyFrom)) // the file's exact bytes
-	case plain(body):
+		curl = append(curl, "--data-binary", shellquote.Quote("@"+*bodyFrom)) // the file's exact bytes
+	case shellquote.Plain(body):
 		fmt.Fprintf(c.stdout, "\n%s\n", body)
-		curl = append(curl, "--data-binary", shellQuote(string(body)))
+		curl = append(curl, "--data-binary", shellquote.Quote(string(body)))
 	default:
 		// Newlines and control characters: printf writes them from
 		// escapes, so the line stays one line and sends the exact bytes.
-		fmt.Fprintf(c.stdout, "\n%s\n", escapeControl(string(body)))
-		line = "printf " + printfFormat(body) + " | "
+		fmt.Fprintf(c.stdout, "\n%s\n", shellquote.Visible(string(body)))
+		line = shellquote.Printf(body) + " | "
 		curl = append(curl, "--data-binary", "@-")
 	}
 	fmt.Fprintf(c.stdout, "\n%s%s\n", line, strings.Join(curl, " "))
 	return nil
-}
-
-// plain reports whether body is UTF-8 text without control characters.
-func plain(body []byte) bool {
-	return utf8.Valid(body) && !strings.ContainsFunc(string(body), unicode.IsControl)
-}
-
-// printfFormat is a quoted printf format that prints exactly b: control
-// characters and bytes that are not UTF-8 become octal escapes.
-func printfFormat(b []byte) string {
-	var sb strings.Builder
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		switch {
-		case r == '\\' || r == '%':
-			sb.WriteString(strings.Repeat(string(r), 2))
-		case r == '-' && sb.Len() == 0: // not an option
-			sb.WriteString(`\055`)
-		case r == utf8.RuneError && n == 1 || unicode.IsControl(r):
-			for _, c := range b[:n] {
-				fmt.Fprintf(&sb, "\\%03o", c)
-			}
-		default:
-			sb.Write(b[:n])
-		}
-		b = b[n:]
-	}
-	return shellQuote(sb.String())
-}
-
-// escapeControl escapes the control characters of s but newlines and tabs,
-// and bytes that are not UTF-8, so that printing s cannot drive a terminal.
-func escapeControl(s string) string {
-	var sb strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			fmt.Fprintf(&sb, "\\x%02x", s[i])
-		case unicode.IsControl(r) && r != '\n' && r != '\t':
-			sb.WriteString(strings.Trim(strconv.QuoteRune(r), "'"))
-		default:
-			sb.WriteRune(r)
-		}
-	}
-	return sb.String()
 }
 
 // sampleBody is a body every built-in scheme and action accepts: it has an
@@ -206,19 +159,4 @@ func publicURL(listen string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
-}
-
-// shellWord is s as one shell word, quoted only when it needs to be.
-func shellWord(s string) string {
-	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_./:=@,+%", r)))
-	}) {
-		return s
-	}
-	return shellQuote(s)
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
