@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -151,6 +152,11 @@ func TestVersionAndHelp(t *testing.T) {
 		if code != 0 || !strings.HasPrefix(out, "hookd ") || !strings.Contains(out, runtime.Version()) {
 			t.Errorf("%v: exit %d\n%s%s", args, code, out, errOut)
 		}
+	}
+	bi := &debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-11-30T06:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	if got, want := version(bi), "hookd v1.2.3 0123456789ab+modified 2026-11-30T06:00:00Z "+runtime.Version(); got != want {
+		t.Errorf("version = %q, want %q", got, want)
 	}
 	for _, c := range []struct {
 		args   []string

@@ -59,7 +59,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 0
 	}
 	if args[0] == "version" || args[0] == "--version" {
-		fmt.Fprintln(stdout, version())
+		bi, _ := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, version(bi))
 		return 0
 	}
 	if args[0] == "config" && len(args) > 1 && isHelp(args[1]) {
@@ -115,10 +116,10 @@ func isHelp(arg string) bool {
 }
 
 // version is hookd's module version, the commit it was built from when
-// known, and the Go version.
-func version() string {
+// known, and the Go version, from bi (debug.ReadBuildInfo).
+func version(bi *debug.BuildInfo) string {
 	v, rev := "(devel)", ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	if bi != nil {
 		v = cmp.Or(bi.Main.Version, v)
 		vcs := map[string]string{}
 		for _, s := range bi.Settings {
