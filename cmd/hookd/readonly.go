@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -45,7 +46,7 @@ func openReader(ctx context.Context, path string) (*config.Config, database, err
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := open(ctx, cfg, nil, true)
+	db, err := open(ctx, cfg, slog.New(slog.DiscardHandler), true)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("%w\n  hookd serve and hookd migrate create it; if hookd's database is elsewhere, run this where it is, or name it with database (--config) or HOOKD_DATABASE_URL", err)
 	} else if err != nil {
