@@ -76,6 +76,14 @@ services:
 		}
 	}
 
+	// The database named in a .env file, from another directory.
+	elsewhere := t.TempDir()
+	os.WriteFile(filepath.Join(elsewhere, ".env"), []byte("HOOKD_DATABASE_URL=sqlite:"+filepath.Join(dir, "hookd.db")+"\n"), 0o600)
+	t.Chdir(elsewhere)
+	if code, out, errOut := runCLI(t, "", "events", "list"); code != 0 || !strings.Contains(out, ids[0]) {
+		t.Fatalf("events list with the database in .env: exit %d\n%s%s", code, out, errOut)
+	}
+
 	// Pages: the table says how to get the next one.
 	code, out, errOut := runCLI(t, "", "events", "list", "--service", "adapter2", "--limit", "2")
 	more := regexp.MustCompile(`(?m)^more: hookd (events list --limit 2 --service adapter2 --cursor \S+)$`).FindStringSubmatch(out)
