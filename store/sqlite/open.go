@@ -19,6 +19,11 @@ func filePath(path string) string {
 	return file
 }
 
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // openError says why path could not be opened in terms of what to fix:
 // SQLite's own "unable to open database file" does not. A read-only open
 // only reads, probes included; its missing file wraps fs.ErrNotExist.

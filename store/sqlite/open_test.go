@@ -58,6 +58,9 @@ func TestReadOnly(t *testing.T) {
 			t.Error("a read-only database accepted a write")
 		}
 		r.Close()
+		if entries, _ := os.ReadDir(dir); !writerOpen && len(entries) != 1 {
+			t.Errorf("after a read of a closed file, the directory has %v", entries)
+		}
 		if writerOpen {
 			if err := w.Migrate(ctx); err != nil {
 				t.Fatal(err)

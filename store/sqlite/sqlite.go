@@ -75,6 +75,14 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 		q.Set("mode", "ro")
 		q.Add("_pragma", "query_only(1)")
+		if !exists(filePath(path)+"-wal") && !exists(filePath(path)+"-shm") {
+			// No writer has it open, and the file holds every commit.
+			// Reading it as it is creates no -wal and -shm files, which
+			// would belong to this user (root, say) and lock a writer run
+			// as another out. A writer starting meanwhile can make this
+			// read fail, never the file.
+			q.Set("immutable", "1")
+		}
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous("+sync+")")
