@@ -127,13 +127,11 @@ func (c *cli) eventsList(ctx context.Context, args []string) error {
 }
 
 // nextPage is the command that lists the page after this one: the same
-// flags, with the next cursor.
+// flags (--json prints its cursor itself), with the next cursor.
 func nextPage(fs *flag.FlagSet, cursor string) string {
 	cmd := []string{"hookd", "events", "list"}
 	fs.Visit(func(f *flag.Flag) {
-		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-			cmd = append(cmd, "--"+f.Name+"="+f.Value.String())
-		} else if f.Name != "cursor" {
+		if f.Name != "cursor" && f.Name != "json" {
 			cmd = append(cmd, "--"+f.Name, shellquote.Word(f.Value.String()))
 		}
 	})
