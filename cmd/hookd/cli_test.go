@@ -274,7 +274,7 @@ admin: {listen: %q}
 database: sqlite:%s
 workers: {poll_interval: 50ms, fetch_cooldown: 5ms}
 services:
-  adapter2: {verify: {secrets: [secret-2]}, actions: [noop]}
+  adapter2: {verify: {secrets: [secret-two-0123456789]}, actions: [noop]}
 `, admin.String(), filepath.Join(dir, "hookd.db"))), 0o600)
 
 	ingestLog := serveInBackground(t, "--config", cfgPath, "--role", "ingest")
