@@ -236,6 +236,40 @@ const (
 type Submission struct {
 	Event *Event
 	Jobs  []NewJob
+
+	// ClaimedUntil, when set, claims the event's jobs for the accepting
+	// process until then: it makes their first attempt itself, right after
+	// the commit, and no dispatcher queues them meanwhile. Zero leaves them
+	// to the dispatcher at once.
+	ClaimedUntil time.Time
+}
+
+// Claim is a process's hold on an event's outbox (Submission.ClaimedUntil):
+// the event and until when. The time is also the claim's identity: a claim
+// that was renewed or taken over no longer matches it.
+type Claim struct {
+	EventID string
+	Until   time.Time
+}
+
+// Settlement is what the first attempts of a claimed event's jobs came to.
+type Settlement struct {
+	Claim    Claim
+	Attempts []Attempt // one per job of the event
+}
+
+// Attempt is one run of a job.
+type Attempt struct {
+	Job                   NewJob
+	StartedAt, FinishedAt time.Time
+	// Error is the failure in the destination's words; "" when the
+	// attempt succeeded.
+	Error string
+	// RetryAt is when a failed job runs again; zero when it failed for
+	// good (Permanent, or no attempts left).
+	RetryAt time.Time
+	// Permanent marks a failure that retrying cannot fix.
+	Permanent bool
 }
 
 // Result is the outcome of one Submission. EventID is the new event's ID
@@ -302,6 +336,24 @@ type Store interface {
 	// one transaction, and returns how many events it moved. Several
 	// processes may dispatch at once: each event is moved once.
 	Dispatch(ctx context.Context, limit int) (int, error)
+
+	// Settle records the first attempts made under claims and ends the
+	// claims, each settlement in the one transaction of the call: the
+	// event's outbox is emptied and its jobs are queued as they now stand
+	// (done, failed, or waiting to retry at RetryAt). A claim that no
+	// longer holds (it expired and another process took the work) is
+	// skipped: that process does the work again. It returns the claims it
+	// settled.
+	Settle(ctx context.Context, settlements []Settlement) ([]Claim, error)
+
+	// RenewClaims extends claims that still hold to until, and returns the
+	// claims as they now stand (those that no longer held are left out).
+	RenewClaims(ctx context.Context, claims []Claim, until time.Time) ([]Claim, error)
+
+	// ReleaseClaims makes every claimed outbox entry due at once. A
+	// process on SQLite calls it at start: the file is its machine's, so
+	// the claims in it belong to a process that is gone.
+	ReleaseClaims(ctx context.Context) (int, error)
 
 	// Prune deletes up to limit events, oldest first, whose idempotency key
 	// expired before now and whose work all succeeded, with their jobs, and

@@ -54,6 +54,10 @@ type Config struct {
 	FetchPollInterval time.Duration
 	// JobTimeout bounds one attempt.
 	JobTimeout time.Duration
+	// MaxPerDestination caps the attempts in flight to one destination (a
+	// forward's scheme and host, or the mail server), first attempts and
+	// retries together. Zero means no cap.
+	MaxPerDestination int
 	// RescueAfter is how long a job may stay running before it is taken to
 	// belong to a dead worker and retried; more than JobTimeout.
 	RescueAfter time.Duration
@@ -68,11 +72,51 @@ func InsertParams(params []river.InsertManyParams, jobs []hookd.NewJob) []river.
 	return params
 }
 
-// NewClient returns a River client that works hookd's jobs over driver.
-// Start it with Start and stop it with Stop.
-func NewClient[TTx any](driver riverdriver.Driver[TTx], c Config) (*river.Client[TTx], error) {
+// FullInsertParams returns a job that already made its first attempt
+// (see hookd.Store.Settle) as a River job row in the state that attempt
+// left it: completed, cancelled (a permanent failure), discarded (no
+// attempts left) or retryable at a.RetryAt. River writes the row with its
+// own driver, so River's workers, rescuer and UI see it as one of theirs,
+// and a retry continues from attempt 2.
+func FullInsertParams(a hookd.Attempt) *riverdriver.JobInsertFullParams {
+	args, _ := json.Marshal(a.Job.Args) // strings and ints always encode
+	p := &riverdriver.JobInsertFullParams{
+		Attempt:     1,
+		AttemptedAt: &a.StartedAt,
+		CreatedAt:   &a.StartedAt,
+		EncodedArgs: args,
+		Kind:        a.Job.Args.Kind(),
+		MaxAttempts: a.Job.MaxAttempts,
+		Metadata:    []byte("{}"),
+		Priority:    river.PriorityDefault,
+		Queue:       river.QueueDefault,
+		ScheduledAt: &a.StartedAt,
+		State:       rivertype.JobStateCompleted,
+		Tags:        []string{},
+	}
+	if a.Error == "" {
+		p.FinalizedAt = &a.FinishedAt
+		return p
+	}
+	e, _ := json.Marshal(rivertype.AttemptError{At: a.FinishedAt, Attempt: 1, Error: a.Error})
+	p.Errors = [][]byte{e}
+	switch {
+	case !a.RetryAt.IsZero():
+		p.State, p.ScheduledAt = rivertype.JobStateRetryable, &a.RetryAt
+	case a.Permanent:
+		p.State, p.FinalizedAt = rivertype.JobStateCancelled, &a.FinishedAt
+	default:
+		p.State, p.FinalizedAt = rivertype.JobStateDiscarded, &a.FinishedAt
+	}
+	return p
+}
+
+// NewClient returns a River client that works hookd's jobs over driver
+// with w. Start it with Start and stop it with Stop.
+func NewClient[TTx any](driver riverdriver.Driver[TTx], w *Worker) (*river.Client[TTx], error) {
+	c := w.c
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &Worker{c: c}); err != nil {
+	if err := river.AddWorkerSafely(workers, w); err != nil {
 		return nil, err
 	}
 	return river.NewClient(driver, &river.Config{
@@ -99,7 +143,14 @@ func NewClient[TTx any](driver riverdriver.Driver[TTx], c Config) (*river.Client
 // Worker performs every hookd action.
 type Worker struct {
 	river.WorkerDefaults[hookd.JobArgs]
-	c Config
+	c      Config
+	limits *limits
+}
+
+// NewWorker returns the worker of c's actions, for NewClient and for the
+// delivery engine's first attempts: both share its cap per destination.
+func NewWorker(c Config) *Worker {
+	return &Worker{c: c, limits: &limits{max: c.MaxPerDestination}}
 }
 
 // action finds the configured action a job is for. Configuration can
@@ -131,17 +182,38 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) error 
 	} else if err != nil {
 		return err
 	}
+	return w.run(ctx, a, ev)
+}
+
+// Attempt runs the action of args once for ev: what Work does for a queued
+// job, and what the delivery engine does for the first attempt of a job
+// that it holds in memory. A failure that retrying cannot fix is marked
+// hookd.Permanent.
+func (w *Worker) Attempt(ctx context.Context, args hookd.JobArgs, ev *hookd.Event) error {
+	a, err := w.action(args)
+	if err != nil {
+		return hookd.Permanent(err)
+	}
+	return w.run(ctx, a, ev)
+}
+
+// run performs action a for ev, within the cap of attempts in flight to
+// its destination.
+func (w *Worker) run(ctx context.Context, a *hookd.Action, ev *hookd.Event) error {
+	release, err := w.limits.acquire(ctx, destination(a))
+	if err != nil {
+		return err
+	}
+	defer release()
 	switch a.Type {
 	case hookd.ActionEmail:
-		err = w.email(ctx, a.Email, ev)
+		return w.email(ctx, a.Email, ev)
 	case hookd.ActionForward:
-		err = w.c.Forwarder.Forward(ctx, a.Forward, ev)
-	default:
-		// A job is only enqueued for an action that does work; one this
-		// worker cannot run must not pass for done.
-		err = hookd.Permanent(fmt.Errorf("action %q has no worker", a.Type))
+		return w.c.Forwarder.Forward(ctx, a.Forward, ev)
 	}
-	return err
+	// A job is only enqueued for an action that does work; one this
+	// worker cannot run must not pass for done.
+	return hookd.Permanent(fmt.Errorf("action %q has no worker", a.Type))
 }
 
 // errorHandler sees every failed attempt: it cancels the jobs whose error
@@ -227,11 +299,16 @@ func (w *Worker) email(ctx context.Context, a *hookd.EmailAction, ev *hookd.Even
 // NextRetry spaces attempts exponentially between the action's backoff
 // bounds, with jitter so that a burst of failures does not retry in step.
 func (w *Worker) NextRetry(job *river.Job[hookd.JobArgs]) time.Time {
+	return time.Now().Add(w.RetryDelay(job.Args, job.Attempt))
+}
+
+// RetryDelay is how long a job of args waits after its attempt n failed.
+func (w *Worker) RetryDelay(args hookd.JobArgs, n int) time.Duration {
 	b := hookd.Backoff{}
-	if a, err := w.action(job.Args); err == nil {
+	if a, err := w.action(args); err == nil {
 		b = a.Backoff
 	}
-	return time.Now().Add(Backoff(b, job.Attempt))
+	return Backoff(b, n)
 }
 
 // Backoff returns the delay before the attempt after attempt n (1-based),

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 
@@ -226,15 +227,16 @@ func migrate(ctx context.Context, tx pgx.Tx) error {
 // ORDINALITY), which Accept makes key order. The keys must be distinct: a
 // statement may not touch one row twice.
 const insertEvents = `
-INSERT INTO hookd_event (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs)
-SELECT id, service, key, hash, body, header::json, received_at, expires_at, pending::jsonb
+INSERT INTO hookd_event (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs, due_at)
+SELECT id, service, key, hash, body, header::json, received_at, expires_at, pending::jsonb, due_at
 FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::text[],
-            $7::timestamptz[], $8::timestamptz[], $9::text[])
-     WITH ORDINALITY AS u(id, service, key, hash, body, header, received_at, expires_at, pending, n)
+            $7::timestamptz[], $8::timestamptz[], $9::text[], $10::timestamptz[])
+     WITH ORDINALITY AS u(id, service, key, hash, body, header, received_at, expires_at, pending, due_at, n)
 ORDER BY n
 ON CONFLICT (service, idempotency_key) DO UPDATE SET
     id = excluded.id, payload_hash = excluded.payload_hash, body = excluded.body, header = excluded.header,
-    received_at = excluded.received_at, expires_at = excluded.expires_at, pending_jobs = excluded.pending_jobs
+    received_at = excluded.received_at, expires_at = excluded.expires_at, pending_jobs = excluded.pending_jobs,
+    due_at = excluded.due_at
 WHERE hookd_event.expires_at <= excluded.received_at
 RETURNING id`
 
@@ -290,14 +292,14 @@ func (db *DB) accept(ctx context.Context, subs []hookd.Submission, first, writes
 	ids, services, keys, headers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	hashes, bodies := make([][]byte, n), make([][]byte, n)
 	received, expires := make([]time.Time, n), make([]time.Time, n)
-	pending := make([]*string, n)
+	pending, due := make([]*string, n), make([]*time.Time, n)
 	for w, i := range writes {
 		ev := subs[i].Event
 		ids[w], services[w], keys[w], headers[w] = ev.ID, ev.Service, ev.IdempotencyKey, string(store.HeaderJSON(ev))
 		hashes[w], bodies[w], received[w], expires[w] = ev.PayloadHash, ev.Body, ev.ReceivedAt, ev.ExpiresAt
-		pending[w] = pendingParam(subs[i].Jobs)
+		pending[w], due[w] = pendingParam(subs[i].Jobs), dueAt(subs[i])
 	}
-	rows, err := tx.Query(ctx, insertEvents, ids, services, keys, hashes, bodies, headers, received, expires, pending)
+	rows, err := tx.Query(ctx, insertEvents, ids, services, keys, hashes, bodies, headers, received, expires, pending, due)
 	if err != nil {
 		return nil, wrap("accept", err)
 	}
@@ -357,7 +359,7 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	rows, err := tx.Query(ctx, `SELECT id, service, pending_jobs::text FROM hookd_event
-		WHERE pending_jobs IS NOT NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		WHERE pending_jobs IS NOT NULL AND due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 	if err != nil {
 		return 0, wrap("dispatch", err)
 	}
@@ -386,13 +388,121 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 	if _, err := db.river.InsertManyFastTx(ctx, tx, params); err != nil {
 		return 0, wrap("dispatch: enqueue", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE hookd_event SET pending_jobs = NULL WHERE id = ANY($1)`, ids); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL WHERE id = ANY($1)`, ids); err != nil {
 		return 0, wrap("dispatch", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, wrap("dispatch: commit", err)
 	}
 	return len(ids), nil
+}
+
+// dueAt is when sub's outbox is due for a dispatcher: the end of its
+// claim, else at once; nil when it has no jobs.
+func dueAt(sub hookd.Submission) *time.Time {
+	switch {
+	case len(sub.Jobs) == 0:
+		return nil
+	case !sub.ClaimedUntil.IsZero():
+		return &sub.ClaimedUntil
+	}
+	return &sub.Event.ReceivedAt
+}
+
+// Settle records the first attempts made under claims, in one
+// transaction: each claim that still holds empties its event's outbox, and
+// its jobs are written into River's table as those attempts left them.
+func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hookd.Claim, error) {
+	if len(settlements) == 0 {
+		return nil, nil
+	}
+	ids, untils := make([]string, len(settlements)), make([]time.Time, len(settlements))
+	for i, st := range settlements {
+		ids[i], untils[i] = st.Claim.EventID, st.Claim.Until
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap("settle", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rows, err := tx.Query(ctx, `UPDATE hookd_event e SET pending_jobs = NULL, due_at = NULL
+		FROM unnest($1::text[], $2::timestamptz[]) AS c(id, until)
+		WHERE e.id = c.id AND e.due_at = c.until AND e.pending_jobs IS NOT NULL
+		RETURNING e.id`, ids, untils)
+	if err != nil {
+		return nil, wrap("settle", err)
+	}
+	done, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, wrap("settle", err)
+	}
+	var settled []hookd.Claim
+	var params []*riverdriver.JobInsertFullParams
+	for _, st := range settlements {
+		if !slices.Contains(done, st.Claim.EventID) {
+			continue // the claim expired and another dispatcher took the work
+		}
+		settled = append(settled, st.Claim)
+		for _, a := range st.Attempts {
+			params = append(params, jobs.FullInsertParams(a))
+		}
+	}
+	// The driver's many-row insert drops the errors column: failed
+	// attempts, the fewer, go in one by one.
+	exec := riverpgxv5.New(db.pool).UnwrapExecutor(tx)
+	var succeeded []*riverdriver.JobInsertFullParams
+	for _, p := range params {
+		if len(p.Errors) == 0 {
+			succeeded = append(succeeded, p)
+		} else if _, err := exec.JobInsertFull(ctx, p); err != nil {
+			return nil, wrap("settle: enqueue", err)
+		}
+	}
+	if len(succeeded) > 0 {
+		if _, err := exec.JobInsertFullMany(ctx, &riverdriver.JobInsertFullManyParams{Jobs: succeeded}); err != nil {
+			return nil, wrap("settle: enqueue", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, wrap("settle: commit", err)
+	}
+	return settled, nil
+}
+
+// RenewClaims extends the claims that still hold.
+func (db *DB) RenewClaims(ctx context.Context, claims []hookd.Claim, until time.Time) ([]hookd.Claim, error) {
+	if len(claims) == 0 {
+		return nil, nil
+	}
+	ids, untils := make([]string, len(claims)), make([]time.Time, len(claims))
+	for i, c := range claims {
+		ids[i], untils[i] = c.EventID, c.Until
+	}
+	rows, err := db.pool.Query(ctx, `UPDATE hookd_event e SET due_at = $3
+		FROM unnest($1::text[], $2::timestamptz[]) AS c(id, until)
+		WHERE e.id = c.id AND e.due_at = c.until AND e.pending_jobs IS NOT NULL
+		RETURNING e.id`, ids, untils, until)
+	if err != nil {
+		return nil, wrap("renew claims", err)
+	}
+	renewed, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (hookd.Claim, error) {
+		c := hookd.Claim{Until: until}
+		return c, row.Scan(&c.EventID)
+	})
+	if err != nil {
+		return nil, wrap("renew claims", err)
+	}
+	return renewed, nil
+}
+
+// ReleaseClaims makes every claimed outbox entry due now. On PostgreSQL
+// other processes may hold live claims, so only tests call it.
+func (db *DB) ReleaseClaims(ctx context.Context) (int, error) {
+	tag, err := db.pool.Exec(ctx, `UPDATE hookd_event SET due_at = now() WHERE pending_jobs IS NOT NULL AND due_at > now()`)
+	if err != nil {
+		return 0, wrap("release claims", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // pendingParam is the outbox column's value: NULL for an event without jobs.
@@ -424,7 +534,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	if !storable(id) {
 		return hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE hookd_event SET pending_jobs = $1
+	tag, err := db.pool.Exec(ctx, `UPDATE hookd_event SET pending_jobs = $1, due_at = now()
 		WHERE id = $2 AND pending_jobs IS NULL AND NOT EXISTS (
 			SELECT 1 FROM river_job WHERE args ->> 'event_id' = hookd_event.id AND kind = `+jobKind+`
 			AND state NOT IN ('completed', 'discarded', 'cancelled'))`, pendingParam(jobs), id)

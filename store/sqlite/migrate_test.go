@@ -6,12 +6,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/store"
 	"github.com/hookd/hookd/store/storetest"
 )
 
 // A database written by an earlier hookd keeps its events, their outbox
-// and their keys' uniqueness across the move to a rowid table.
+// and their keys' uniqueness across the move to a rowid table, and its
+// outboxes are due at once after due_at appears.
 func TestMigrateFromWithoutRowid(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -25,8 +30,15 @@ func TestMigrateFromWithoutRowid(t *testing.T) {
 	}
 	withJob := storetest.Submission("svc", "k1", `{"n":1}`, 1)
 	stored := storetest.Submission("svc", "k2", `{"n":2}`, 0)
-	if _, err := db.Accept(ctx, []hookd.Submission{withJob, stored}); err != nil {
-		t.Fatal(err)
+	// Rows as hookd wrote them then: no due_at column yet.
+	for _, sub := range []hookd.Submission{withJob, stored} {
+		ev := sub.Event
+		if _, err := db.db.ExecContext(ctx, `INSERT INTO hookd_event
+			(id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body,
+			store.HeaderJSON(ev), ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(sub.Jobs))); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	if err := db.Migrate(ctx); err != nil {
@@ -58,5 +70,50 @@ func TestMigrateFromWithoutRowid(t *testing.T) {
 	}
 	if n, err := db.Dispatch(ctx, 10); err != nil || n != 1 {
 		t.Errorf("Dispatch after migrating = %d, %v; want the one event with a pending job", n, err)
+	}
+}
+
+// River's migration 8 rebuilds river_job by copy and rename, which drops
+// the index hookd keeps on it; Migrate puts it back.
+func TestMigrateKeepsRiverJobIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "hookd.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hasIndex := func() bool {
+		var n int
+		if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema
+			WHERE type = 'index' AND name = 'hookd_river_job_event_id'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	if !hasIndex() {
+		t.Fatal("no index on river_job after Migrate")
+	}
+	m, err := rivermigrate.New(riversqlite.New(db.db), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionDown, &rivermigrate.MigrateOpts{TargetVersion: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		t.Fatal(err)
+	}
+	if hasIndex() {
+		t.Fatal("River's migration kept the index; this test no longer shows anything")
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !hasIndex() {
+		t.Error("Migrate did not restore the index on river_job")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -158,6 +159,11 @@ func (db *DB) migrateTo(ctx context.Context, upTo int) error {
 	if err := migrate(ctx, db.db, upTo); err != nil {
 		return err
 	}
+	// River's SQLite migrations may rebuild river_job by copy and rename,
+	// which drops the index hookd keeps on it: make sure it is there.
+	if _, err := db.db.ExecContext(ctx, riverJobIndex); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	return db.prepare(ctx)
 }
 
@@ -171,6 +177,9 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 	}
 	return nil
 }
+
+// riverJobIndex finds an event's jobs in River's table.
+const riverJobIndex = `CREATE INDEX IF NOT EXISTS hookd_river_job_event_id ON river_job (json_extract(args, '$.event_id'))`
 
 // migrate applies hookd's migrations up to version upTo (0: all of them).
 func migrate(ctx context.Context, db *sql.DB, upTo int) error {
@@ -218,8 +227,8 @@ func migrate(ctx context.Context, db *sql.DB, upTo int) error {
 // when it stored every row (the usual case) Accept needs nothing else.
 const (
 	insertEvents = `INSERT OR IGNORE INTO hookd_event
-    (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs) VALUES `
-	insertEventRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
+    (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs, due_at) VALUES `
+	insertEventRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// maxInsertRows bounds one statement, and so the number of prepared
 	// statements (one per row count).
 	maxInsertRows = 64
@@ -230,7 +239,7 @@ const existingEvent = `SELECT id, payload_hash, expires_at FROM hookd_event WHER
 
 // takeOver gives an expired key's row to a new event.
 const takeOver = `UPDATE hookd_event SET
-    id = ?, payload_hash = ?, body = ?, header = ?, received_at = ?, expires_at = ?, pending_jobs = ?
+    id = ?, payload_hash = ?, body = ?, header = ?, received_at = ?, expires_at = ?, pending_jobs = ?, due_at = ?
 WHERE service = ? AND idempotency_key = ? AND expires_at <= ?`
 
 // insertStmt returns the prepared insert of n rows.
@@ -278,7 +287,7 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 
 	var inserted int64
 	for chunk := range slices.Chunk(writes, maxInsertRows) {
-		args := make([]any, 0, 9*len(chunk))
+		args := make([]any, 0, 10*len(chunk))
 		for _, i := range chunk {
 			args = appendEventArgs(args, subs[i])
 		}
@@ -315,7 +324,7 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 		case id == ev.ID: // inserted
 		case expires <= ev.ReceivedAt.UnixMicro():
 			if _, err := tx.ExecContext(ctx, takeOver, ev.ID, ev.PayloadHash, ev.Body, store.HeaderJSON(ev),
-				ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(subs[i].Jobs)),
+				ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(subs[i].Jobs)), dueAt(subs[i]),
 				ev.Service, ev.IdempotencyKey, ev.ReceivedAt.UnixMicro()); err != nil {
 				return nil, fmt.Errorf("accept: %w", err)
 			}
@@ -337,7 +346,19 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 func appendEventArgs(args []any, sub hookd.Submission) []any {
 	ev := sub.Event
 	return append(args, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body, store.HeaderJSON(ev),
-		ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(sub.Jobs)))
+		ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(sub.Jobs)), dueAt(sub))
+}
+
+// dueAt is when sub's outbox is due for a dispatcher: the end of its
+// claim, else at once; nil when it has no jobs.
+func dueAt(sub hookd.Submission) any {
+	switch {
+	case len(sub.Jobs) == 0:
+		return nil
+	case !sub.ClaimedUntil.IsZero():
+		return sub.ClaimedUntil.UnixMicro()
+	}
+	return sub.Event.ReceivedAt.UnixMicro()
 }
 
 // nullable stores an empty byte slice as NULL.
@@ -357,7 +378,7 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 	}
 	defer tx.Rollback()
 	rows, err := tx.QueryContext(ctx, `SELECT id, service, pending_jobs FROM hookd_event
-		WHERE pending_jobs IS NOT NULL ORDER BY id LIMIT ?`, limit)
+		WHERE pending_jobs IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?`, time.Now().UnixMicro(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("dispatch: %w", err)
 	}
@@ -386,7 +407,7 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 	if _, err := db.river.InsertManyFastTx(ctx, tx, params); err != nil {
 		return 0, fmt.Errorf("dispatch: enqueue: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = NULL WHERE id IN (?`+
+	if _, err := tx.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL WHERE id IN (?`+
 		strings.Repeat(", ?", len(ids)-1)+`)`, ids...); err != nil {
 		return 0, fmt.Errorf("dispatch: %w", err)
 	}
@@ -396,6 +417,84 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 	return len(ids), nil
 }
 
+// Settle records the first attempts made under claims, in one
+// transaction: each claim that still holds empties its event's outbox, and
+// its jobs are written into River's table as those attempts left them.
+func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hookd.Claim, error) {
+	if len(settlements) == 0 {
+		return nil, nil
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer tx.Rollback()
+	var settled []hookd.Claim
+	var rows []*riverdriver.JobInsertFullParams
+	for _, st := range settlements {
+		res, err := tx.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL
+			WHERE id = ? AND due_at = ? AND pending_jobs IS NOT NULL`, st.Claim.EventID, st.Claim.Until.UnixMicro())
+		if err != nil {
+			return nil, fmt.Errorf("settle: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // the claim expired and another dispatcher took the work
+		}
+		settled = append(settled, st.Claim)
+		for _, a := range st.Attempts {
+			rows = append(rows, jobs.FullInsertParams(a))
+		}
+	}
+	if len(rows) > 0 {
+		exec := riversqlite.New(db.db).UnwrapExecutor(tx)
+		if _, err := exec.JobInsertFullMany(ctx, &riverdriver.JobInsertFullManyParams{Jobs: rows}); err != nil {
+			return nil, fmt.Errorf("settle: enqueue: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("settle: commit: %w", err)
+	}
+	return settled, nil
+}
+
+// RenewClaims extends the claims that still hold.
+func (db *DB) RenewClaims(ctx context.Context, claims []hookd.Claim, until time.Time) ([]hookd.Claim, error) {
+	if len(claims) == 0 {
+		return nil, nil
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer tx.Rollback()
+	var renewed []hookd.Claim
+	for _, c := range claims {
+		res, err := tx.ExecContext(ctx, `UPDATE hookd_event SET due_at = ?
+			WHERE id = ? AND due_at = ? AND pending_jobs IS NOT NULL`, until.UnixMicro(), c.EventID, c.Until.UnixMicro())
+		if err != nil {
+			return nil, fmt.Errorf("renew claims: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			renewed = append(renewed, hookd.Claim{EventID: c.EventID, Until: until})
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("renew claims: commit: %w", err)
+	}
+	return renewed, nil
+}
+
+// ReleaseClaims makes every claimed outbox entry due now.
+func (db *DB) ReleaseClaims(ctx context.Context) (int, error) {
+	now := time.Now().UnixMicro()
+	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET due_at = ? WHERE pending_jobs IS NOT NULL AND due_at > ?`, now, now)
+	if err != nil {
+		return 0, fmt.Errorf("release claims: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 func unavailable(err error) error {
 	return &hookd.Error{Code: hookd.EUnavailable, Message: "database unavailable", Err: err}
 }
@@ -403,10 +502,10 @@ func unavailable(err error) error {
 // Replay puts jobs into the outbox of event id if it has no work
 // outstanding.
 func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error {
-	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = ?
+	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = ?, due_at = ?
 		WHERE id = ? AND pending_jobs IS NULL AND NOT EXISTS (
 			SELECT 1 FROM river_job WHERE json_extract(args, '$.event_id') = hookd_event.id
-			AND state NOT IN ('completed', 'discarded', 'cancelled'))`, nullable(store.EncodePending(jobs)), id)
+			AND state NOT IN ('completed', 'discarded', 'cancelled'))`, nullable(store.EncodePending(jobs)), time.Now().UnixMicro(), id)
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}

@@ -420,6 +420,91 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 	})
 
+	t.Run("ClaimedOutboxWaitsForItsClaim", func(t *testing.T) {
+		s, ctx := setup(t)
+		claimed, free := Submission("svc", "k1", `{}`, 1), Submission("svc", "k2", `{}`, 1)
+		claimed.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		mustAccept(t, s, claimed, free)
+		mustDispatch(t, s, 1) // only the unclaimed event
+		if ev, _ := s.Event(ctx, claimed.Event.ID); ev.Status != hookd.EventPending || ev.Jobs[0].ID != 0 {
+			t.Fatalf("claimed event after dispatch: status %s, jobs %s", ev.Status, jobsString(ev.Jobs))
+		}
+		// A renewed claim is a new claim: the old one no longer settles.
+		old := hookd.Claim{EventID: claimed.Event.ID, Until: claimed.ClaimedUntil}
+		until := old.Until.Add(time.Minute)
+		renewed, err := s.RenewClaims(ctx, []hookd.Claim{old, {EventID: free.Event.ID, Until: old.Until}}, until)
+		if err != nil || len(renewed) != 1 || renewed[0] != (hookd.Claim{EventID: old.EventID, Until: until}) {
+			t.Fatalf("RenewClaims = %v, %v; want the claimed event's alone", renewed, err)
+		}
+		if got, err := s.Settle(ctx, []hookd.Settlement{{Claim: old, Attempts: attempts(claimed, "")}}); err != nil || len(got) != 0 {
+			t.Fatalf("Settle with a stale claim = %v, %v; want nothing settled", got, err)
+		}
+		// Released (a restart on SQLite), the claim no longer holds either.
+		if n, err := s.ReleaseClaims(ctx); n != 1 || err != nil {
+			t.Fatalf("ReleaseClaims = %d, %v; want 1", n, err)
+		}
+		mustDispatch(t, s, 1)
+		if got, _ := s.Settle(ctx, []hookd.Settlement{{Claim: renewed[0], Attempts: attempts(claimed, "")}}); len(got) != 0 {
+			t.Fatalf("Settle after a release = %v; want nothing settled: the queue has the work", got)
+		}
+		if jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{}); len(jobs) != 2 {
+			t.Fatalf("%d jobs queued, want 2 (one per event)", len(jobs))
+		}
+	})
+
+	t.Run("SettleRecordsFirstAttempts", func(t *testing.T) {
+		s, ctx := setup(t)
+		until := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		var subs []hookd.Submission
+		for _, key := range []string{"ok", "retry", "permanent", "exhausted"} {
+			sub := Submission("svc", key, `{}`, 1)
+			sub.ClaimedUntil = until
+			subs = append(subs, sub)
+		}
+		subs[3].Jobs[0].MaxAttempts = 1
+		mustAccept(t, s, subs...)
+		retry := attempts(subs[1], "503 Service Unavailable")
+		retry[0].RetryAt = time.Now().Add(time.Hour)
+		permanent := attempts(subs[2], "550 5.1.1 user unknown")
+		permanent[0].Permanent = true
+		var settlements []hookd.Settlement
+		for i, a := range [][]hookd.Attempt{attempts(subs[0], ""), retry, permanent, attempts(subs[3], "connection refused")} {
+			settlements = append(settlements, hookd.Settlement{Claim: hookd.Claim{EventID: subs[i].Event.ID, Until: until}, Attempts: a})
+		}
+		got, err := s.Settle(ctx, settlements)
+		if err != nil || len(got) != 4 {
+			t.Fatalf("Settle = %v, %v; want 4 settled", got, err)
+		}
+		mustDispatch(t, s, 0) // the outboxes are empty
+		for i, want := range []struct {
+			status hookd.EventStatus
+			state  hookd.JobState
+			err    string
+		}{
+			{hookd.EventSucceeded, hookd.JobSucceeded, ""},
+			{hookd.EventPending, hookd.JobRetrying, "503 Service Unavailable"},
+			{hookd.EventFailed, hookd.JobFailed, "550 5.1.1 user unknown"},
+			{hookd.EventFailed, hookd.JobFailed, "connection refused"},
+		} {
+			ev, err := s.Event(ctx, subs[i].Event.ID)
+			if err != nil || ev.Status != want.status || len(ev.Jobs) != 1 || ev.Jobs[0].ID == 0 ||
+				ev.Jobs[0].State != want.state || ev.Jobs[0].Attempts != 1 || ev.Jobs[0].LastError != want.err {
+				t.Errorf("%s: %v, status %s, jobs %s; want %s, one %s job with attempt 1 and error %q",
+					subs[i].Event.IdempotencyKey, err, ev.Status, jobsString(ev.Jobs), want.status, want.state, want.err)
+			}
+		}
+		if failed, _, _ := s.Jobs(ctx, hookd.JobFilter{State: hookd.JobFailed}); len(failed) != 2 {
+			t.Errorf("%d dead letters, want 2", len(failed))
+		}
+		if events, _, _ := s.Events(ctx, hookd.EventFilter{Status: hookd.EventSucceeded}); len(events) != 1 {
+			t.Errorf("%d succeeded events, want 1", len(events))
+		}
+		// A settled event replays like any other.
+		if err := s.Replay(ctx, subs[2].Event.ID, subs[2].Jobs); err != nil {
+			t.Errorf("replay of a settled, failed event: %v", err)
+		}
+	})
+
 	t.Run("PruneDeletesOnlyExpiredAndDone", func(t *testing.T) {
 		s, ctx := setup(t)
 		expired := func(key string, jobs int) hookd.Submission {
@@ -483,6 +568,17 @@ func Submission(service, key, body string, n int) hookd.Submission {
 		})
 	}
 	return hookd.Submission{Event: ev, Jobs: jobs}
+}
+
+// attempts returns a first attempt, failed with errText or succeeded when
+// it is "", for each job of sub.
+func attempts(sub hookd.Submission, errText string) []hookd.Attempt {
+	now := time.Now()
+	var out []hookd.Attempt
+	for _, j := range sub.Jobs {
+		out = append(out, hookd.Attempt{Job: j, StartedAt: now.Add(-time.Millisecond), FinishedAt: now, Error: errText})
+	}
+	return out
 }
 
 func mustAccept(t *testing.T, s hookd.Store, subs ...hookd.Submission) []hookd.Result {
