@@ -15,27 +15,30 @@ import (
 // written in; and the packages that use the values (httpapi, jobs, forward)
 // take them as given.
 const (
-	DefaultListen           = ":8080"
-	DefaultAdminListen      = "127.0.0.1:8081"
-	DefaultDatabase         = "sqlite:hookd.db"
-	DefaultSMTPURL          = "smtp://127.0.0.1:25"
-	DefaultSMTPFrom         = "hookd <noreply@localhost>"
-	DefaultWorkersMax       = 50
-	DefaultPollInterval     = time.Second
-	DefaultFetchCooldown    = 100 * time.Millisecond
-	DefaultDispatchInterval = 100 * time.Millisecond
-	DefaultJobTimeout       = time.Minute
-	DefaultRescueAfter      = 2 * time.Minute
-	DefaultShutdownTimeout  = 10 * time.Second
-	DefaultScheme           = verify.SchemeHMACSHA256
-	DefaultMaxBody          = 1 << 20
-	DefaultIdempotencyTTL   = 7 * 24 * time.Hour
-	DefaultMaxAttempts      = 10
-	DefaultBackoffMin       = 30 * time.Second
-	DefaultBackoffMax       = time.Hour
-	DefaultEmailField       = "email"
-	DefaultEmailTemplate    = "welcome"
-	DefaultForwardTimeout   = 10 * time.Second
+	DefaultListen            = ":8080"
+	DefaultAdminListen       = "127.0.0.1:8081"
+	DefaultDatabase          = "sqlite:hookd.db"
+	DefaultSMTPURL           = "smtp://127.0.0.1:25"
+	DefaultSMTPFrom          = "hookd <noreply@localhost>"
+	DefaultWorkersMax        = 50
+	DefaultPollInterval      = time.Second
+	DefaultFetchCooldown     = 100 * time.Millisecond
+	DefaultDispatchInterval  = 100 * time.Millisecond
+	DefaultInFlight          = 1000
+	DefaultClaimLease        = 5 * time.Second
+	DefaultMaxPerDestination = 16
+	DefaultJobTimeout        = time.Minute
+	DefaultRescueAfter       = 2 * time.Minute
+	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultScheme            = verify.SchemeHMACSHA256
+	DefaultMaxBody           = 1 << 20
+	DefaultIdempotencyTTL    = 7 * 24 * time.Hour
+	DefaultMaxAttempts       = 10
+	DefaultBackoffMin        = 30 * time.Second
+	DefaultBackoffMax        = time.Hour
+	DefaultEmailField        = "email"
+	DefaultEmailTemplate     = "welcome"
+	DefaultForwardTimeout    = 10 * time.Second
 )
 
 // Limits checked by Validate.
@@ -102,6 +105,21 @@ type Workers struct {
 	// jobs are not queued yet (those accepted by this process are queued at
 	// once). Defaults to 100ms.
 	DispatchInterval Duration `yaml:"dispatch_interval"`
+
+	// InFlight is how many accepted events may have their first attempts
+	// running in this process at once (role all), right after their
+	// commit; beyond it, events wait in the outbox for the queue. Defaults
+	// to 1000.
+	InFlight int `yaml:"in_flight"`
+
+	// ClaimLease is how long this process's hold on an event it attempts
+	// lasts without renewal: if the process dies, another (or, on SQLite,
+	// its restart) takes the work over after at most this. Defaults to 5s.
+	ClaimLease Duration `yaml:"claim_lease"`
+
+	// MaxPerDestination caps the attempts in flight to one destination (a
+	// forward URL's scheme and host, or the mail server). Defaults to 16.
+	MaxPerDestination int `yaml:"max_per_destination"`
 
 	// JobTimeout bounds one attempt of a job. Defaults to 1m.
 	JobTimeout Duration `yaml:"job_timeout"`
@@ -231,6 +249,9 @@ func (c *Config) SetDefaults() {
 	c.Workers.PollInterval = cmp.Or(c.Workers.PollInterval, Duration(DefaultPollInterval))
 	c.Workers.FetchCooldown = cmp.Or(c.Workers.FetchCooldown, Duration(DefaultFetchCooldown))
 	c.Workers.DispatchInterval = cmp.Or(c.Workers.DispatchInterval, Duration(DefaultDispatchInterval))
+	c.Workers.InFlight = cmp.Or(c.Workers.InFlight, DefaultInFlight)
+	c.Workers.ClaimLease = cmp.Or(c.Workers.ClaimLease, Duration(DefaultClaimLease))
+	c.Workers.MaxPerDestination = cmp.Or(c.Workers.MaxPerDestination, DefaultMaxPerDestination)
 	c.Workers.JobTimeout = cmp.Or(c.Workers.JobTimeout, Duration(DefaultJobTimeout))
 	c.Workers.RescueAfter = cmp.Or(c.Workers.RescueAfter, Duration(DefaultRescueAfter))
 	c.Workers.ShutdownTimeout = cmp.Or(c.Workers.ShutdownTimeout, Duration(DefaultShutdownTimeout))

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/verify"
@@ -325,6 +326,15 @@ func (v *validator) workers() {
 		if d.value < 0 {
 			v.add(d.field, "must not be negative")
 		}
+	}
+	if w.InFlight < 0 || w.InFlight > 100000 {
+		v.add("workers.in_flight", "%d is out of range; use 1 to 100000", w.InFlight)
+	}
+	if w.MaxPerDestination < 0 || w.MaxPerDestination > 10000 {
+		v.add("workers.max_per_destination", "%d is out of range; use 1 to 10000", w.MaxPerDestination)
+	}
+	if w.ClaimLease < 0 || w.ClaimLease > 0 && w.ClaimLease < Duration(time.Second) {
+		v.add("workers.claim_lease", "must be at least 1s, e.g. 5s")
 	}
 	if w.PollInterval > 0 && w.FetchCooldown > w.PollInterval {
 		v.add("workers.fetch_cooldown", "longer than workers.poll_interval (%s); make it shorter", w.PollInterval)

@@ -27,7 +27,7 @@ type database interface {
 	// CheckSchema fails unless hookd's current schema is there.
 	CheckSchema(ctx context.Context) error
 	// Workers returns a River client working hookd's jobs on this database.
-	Workers(c jobs.Config) (workers, error)
+	Workers(w *jobs.Worker) (workers, error)
 	// GroupCommit is how the ingest path batches its writes here.
 	GroupCommit() groupcommit.Config
 }
@@ -85,8 +85,8 @@ func (d *postgresDB) GroupCommit() groupcommit.Config {
 	return groupcommit.Config{Writers: 2, Linger: linger}
 }
 
-func (d *postgresDB) Workers(c jobs.Config) (workers, error) {
-	return jobs.NewClient(riverpgxv5.New(d.Pool()), c)
+func (d *postgresDB) Workers(w *jobs.Worker) (workers, error) {
+	return jobs.NewClient(riverpgxv5.New(d.Pool()), w)
 }
 
 type sqliteDB struct{ *sqlite.DB }
@@ -99,8 +99,8 @@ func (d *sqliteDB) GroupCommit() groupcommit.Config {
 	return groupcommit.Config{Writers: 1, Linger: linger}
 }
 
-func (d *sqliteDB) Workers(c jobs.Config) (workers, error) {
-	return jobs.NewClient(riversqlite.New(d.SQL()), c)
+func (d *sqliteDB) Workers(w *jobs.Worker) (workers, error) {
+	return jobs.NewClient(riversqlite.New(d.SQL()), w)
 }
 
 var _ workers = (*river.Client[*sql.Tx])(nil)

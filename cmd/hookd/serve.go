@@ -23,6 +23,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/config"
+	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/email"
 	"github.com/hookd/hookd/forward"
 	"github.com/hookd/hookd/groupcommit"
@@ -50,6 +51,8 @@ type Main struct {
 
 	db         database
 	committer  *groupcommit.Committer
+	engine     *delivery.Engine
+	engineDone chan struct{}
 	dispatcher *jobs.Dispatcher
 	workers    workers
 	stop       context.CancelFunc // ends the dispatcher and the pruner
@@ -86,11 +89,38 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rejections := httpapi.NewRejections(0)
 
+	var worker *jobs.Worker
 	if m.Role == roleAll || m.Role == roleWorker {
+		mailer, err := email.NewSender(email.Config{URL: cfg.SMTP.URL, From: cfg.SMTP.From})
+		if err != nil {
+			return err
+		}
+		worker = jobs.NewWorker(jobs.Config{
+			Events:            m.db,
+			Services:          m.Services,
+			Mailer:            mailer,
+			Forwarder:         &forward.Forwarder{},
+			Logger:            log,
+			MaxWorkers:        cfg.Workers.Max,
+			MaxPerDestination: cfg.Workers.MaxPerDestination,
+			FetchCooldown:     time.Duration(cfg.Workers.FetchCooldown),
+			FetchPollInterval: time.Duration(cfg.Workers.PollInterval),
+			JobTimeout:        time.Duration(cfg.Workers.JobTimeout),
+			RescueAfter:       time.Duration(cfg.Workers.RescueAfter),
+		})
 		// Accepted events' jobs wait in their outbox until the dispatcher
 		// queues them: woken by this process's commits, polling for the
-		// others'.
+		// others' and for claims that expired.
 		m.dispatcher = jobs.NewDispatcher(m.db, time.Duration(cfg.Workers.DispatchInterval), log)
+		if _, sqlite := cfg.SQLitePath(); sqlite {
+			// The file is this machine's: claims left in it belong to a
+			// process that is gone, and need not wait for their lease.
+			if n, err := m.db.ReleaseClaims(ctx); err != nil {
+				return err
+			} else if n > 0 {
+				log.Info("released the claims of a previous run", "events", n)
+			}
+		}
 	}
 	if m.Role == roleAll || m.Role == roleIngest {
 		// Requests are stored by a group committer: one transaction for
@@ -100,8 +130,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			gc.OnCommit = m.dispatcher.Wake
 		}
 		m.committer = groupcommit.New(m.db, gc)
+		var accepter httpapi.Accepter = m.committer
+		if m.Role == roleAll {
+			// The first attempt runs here, right after the commit.
+			m.engine = delivery.New(delivery.Config{
+				Store: m.db, Next: m.committer, Attempter: worker, Logger: log,
+				Capacity:       cfg.Workers.InFlight,
+				Lease:          time.Duration(cfg.Workers.ClaimLease),
+				AttemptTimeout: time.Duration(cfg.Workers.JobTimeout),
+			})
+			accepter = m.engine
+			m.engineDone = make(chan struct{})
+			go func() { defer close(m.engineDone); m.engine.Run(context.WithoutCancel(ctx)) }()
+		}
 		ingest := &httpapi.Ingest{
-			Services: m.Services, Accepter: m.committer, Rejections: rejections,
+			Services: m.Services, Accepter: accepter, Rejections: rejections,
 			Metrics: httpapi.NewMetrics(reg), Logger: log,
 		}
 		if m.IngestAddr, err = m.listen(cfg.Listen, ingest.Handler()); err != nil {
@@ -121,24 +164,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return listenError("admin.listen", "HOOKD_ADMIN_LISTEN", cfg.Admin.Listen, err)
 	}
 
-	if m.Role == roleAll || m.Role == roleWorker {
-		mailer, err := email.NewSender(email.Config{URL: cfg.SMTP.URL, From: cfg.SMTP.From})
-		if err != nil {
-			return err
-		}
-		m.workers, err = m.db.Workers(jobs.Config{
-			Events:            m.db,
-			Services:          m.Services,
-			Mailer:            mailer,
-			Forwarder:         &forward.Forwarder{},
-			Logger:            log,
-			MaxWorkers:        cfg.Workers.Max,
-			FetchCooldown:     time.Duration(cfg.Workers.FetchCooldown),
-			FetchPollInterval: time.Duration(cfg.Workers.PollInterval),
-			JobTimeout:        time.Duration(cfg.Workers.JobTimeout),
-			RescueAfter:       time.Duration(cfg.Workers.RescueAfter),
-		})
-		if err != nil {
+	if worker != nil {
+		if m.workers, err = m.db.Workers(worker); err != nil {
 			return fmt.Errorf("workers: %w", err)
 		}
 		if err := m.workers.Start(context.WithoutCancel(ctx)); err != nil {
@@ -277,6 +304,13 @@ func (m *Main) Close() error {
 		if err := srv.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if m.engine != nil {
+		// No request adds work now: let the first attempts finish.
+		if err := m.engine.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		<-m.engineDone
 	}
 	if m.committer != nil {
 		m.committer.Close()
