@@ -325,11 +325,15 @@ type Store interface {
 	Jobs(ctx context.Context, f JobFilter) ([]*Job, string, error)
 
 	// Replay puts jobs into the outbox of event id, for Dispatch to queue,
-	// provided the event has no work outstanding: no jobs in its outbox
-	// and none unfinished in the queue. The check and the write are one
+	// provided none of their actions has work outstanding: nothing in the
+	// event's outbox, and no unfinished job of those actions in the queue. The check and the write are one
 	// statement, so of two concurrent replays one wins and the other gets
 	// EConflict. An unknown id is ENotFound.
 	Replay(ctx context.Context, id string, jobs []NewJob) error
+
+	// RetryNow makes queued jobs that wait to retry run at once; a job
+	// that is running meanwhile is left alone.
+	RetryNow(ctx context.Context, jobIDs []int64) error
 
 	// Dispatch moves the jobs of up to limit accepted events, oldest
 	// first, from the outbox they were committed in into the job queue, in
@@ -397,24 +401,61 @@ func StatusOf(jobs []*Job) EventStatus {
 	return status
 }
 
-// ReplayJobs returns the jobs that replaying ev enqueues: a new job for each
-// action whose latest job failed or, when none failed, for every action that
-// does work (a deliberate re-delivery). An event with work outstanding is
-// not replayed, so a replay never races its own retries.
-func ReplayJobs(svc *Service, ev *Event) ([]NewJob, error) {
-	if StatusOf(ev.Jobs) == EventPending {
-		return nil, Errorf(EConflict, "event %s still has work outstanding; replay it once its jobs have finished", ev.ID)
-	}
+// ReplayPlan is what replaying an event does, action by action.
+type ReplayPlan struct {
+	// Jobs are the new jobs to put in the event's outbox.
+	Jobs []NewJob
+	// RetryNow are queued jobs waiting to retry, to run at once.
+	RetryNow []int64
+	// Actions says what is done for each action that does work.
+	Actions []ReplayAction
+}
+
+// ReplayAction is what a replay does for one action.
+type ReplayAction struct {
+	Index  int    `json:"index"`
+	Action string `json:"action"`
+	// Result is "enqueued", "retrying now", or "left alone" with the
+	// reason: "running", "pending", "succeeded".
+	Result string `json:"result"`
+}
+
+// PlanReplay returns what replaying ev does: a new job for each action
+// whose latest job failed; an immediate run for one waiting to retry (an
+// operator who fixed the destination need not wait out the backoff); a
+// running or queued job is left alone. When every action's latest job
+// succeeded, every action runs again (a deliberate re-delivery). An event
+// with nothing to replay is EConflict.
+func PlanReplay(svc *Service, ev *Event) (*ReplayPlan, error) {
 	all := JobsFor(svc, ev.ID)
 	latest := LatestJobs(ev.Jobs)
-	var failed []NewJob
+	p := &ReplayPlan{}
+	allSucceeded := true
 	for _, j := range all {
-		if l := latest[j.Args.ActionIndex]; l != nil && l.State == JobFailed {
-			failed = append(failed, j)
+		a := ReplayAction{Index: j.Args.ActionIndex, Action: j.Args.Action}
+		switch l := latest[j.Args.ActionIndex]; {
+		case l == nil, l.State == JobFailed:
+			a.Result, p.Jobs = "enqueued", append(p.Jobs, j)
+		case l.State == JobRetrying && l.ID != 0:
+			a.Result, p.RetryNow = "retrying now", append(p.RetryNow, l.ID)
+		case l.State == JobSucceeded:
+			a.Result = "left alone: succeeded"
+		default:
+			a.Result = "left alone: " + string(l.State)
+		}
+		if a.Result != "left alone: succeeded" {
+			allSucceeded = false
+		}
+		p.Actions = append(p.Actions, a)
+	}
+	if allSucceeded {
+		p.Jobs = all
+		for i := range p.Actions {
+			p.Actions[i].Result = "enqueued"
 		}
 	}
-	if len(failed) > 0 {
-		return failed, nil
+	if len(p.Jobs) == 0 && len(p.RetryNow) == 0 {
+		return nil, Errorf(EConflict, "event %s has nothing to replay: its jobs are running or queued", ev.ID)
 	}
-	return all, nil
+	return p, nil
 }

@@ -30,23 +30,34 @@ func TestStatusOf(t *testing.T) {
 	}
 }
 
-func TestReplayJobs(t *testing.T) {
+func TestPlanReplay(t *testing.T) {
 	t.Parallel()
 	svc := &Service{Name: "s", Actions: []Action{{Type: ActionEmail, MaxAttempts: 4}, {Type: ActionNoop}, {Type: ActionForward, MaxAttempts: 2}}}
 	ev := &Event{ID: "evt_1", Jobs: []*Job{
 		{ID: 1, ActionIndex: 0, State: JobSucceeded}, {ID: 2, ActionIndex: 2, State: JobFailed},
 	}}
-	jobs, err := ReplayJobs(svc, ev)
-	if err != nil || len(jobs) != 1 || jobs[0].Args.ActionIndex != 2 || jobs[0].MaxAttempts != 2 || jobs[0].Args.EventID != "evt_1" {
-		t.Fatalf("failed action only: %+v, %v", jobs, err)
+	p, err := PlanReplay(svc, ev)
+	if err != nil || len(p.Jobs) != 1 || p.Jobs[0].Args.ActionIndex != 2 || p.Jobs[0].MaxAttempts != 2 ||
+		p.Jobs[0].Args.EventID != "evt_1" || len(p.RetryNow) != 0 {
+		t.Fatalf("failed action only: %+v, %v", p, err)
+	}
+	if p.Actions[0].Result != "left alone: succeeded" || p.Actions[1].Result != "enqueued" {
+		t.Errorf("actions = %+v", p.Actions)
 	}
 	ev.Jobs[1].State = JobSucceeded
-	if jobs, err := ReplayJobs(svc, ev); err != nil || len(jobs) != 2 {
-		t.Fatalf("nothing failed, so every action with work: %+v, %v", jobs, err)
+	if p, err := PlanReplay(svc, ev); err != nil || len(p.Jobs) != 2 {
+		t.Fatalf("nothing failed, so every action with work: %+v, %v", p, err)
 	}
-	ev.Jobs[1].State = JobRetrying
-	if _, err := ReplayJobs(svc, ev); ErrorCode(err) != EConflict {
-		t.Fatalf("work outstanding: err = %v, want conflict", err)
+	// A job waiting to retry runs now, beside a failed one's new job.
+	ev.Jobs[0].State, ev.Jobs[1].State = JobFailed, JobRetrying
+	if p, err := PlanReplay(svc, ev); err != nil || len(p.Jobs) != 1 || p.Jobs[0].Args.ActionIndex != 0 ||
+		len(p.RetryNow) != 1 || p.RetryNow[0] != 2 || p.Actions[1].Result != "retrying now" {
+		t.Fatalf("failed and retrying: %+v, %v", p, err)
+	}
+	// Running or still queued: nothing to do.
+	ev.Jobs[0].State, ev.Jobs[1].State = JobRunning, JobPending
+	if _, err := PlanReplay(svc, ev); ErrorCode(err) != EConflict {
+		t.Fatalf("work running and queued: err = %v, want conflict", err)
 	}
 }
 

@@ -56,9 +56,9 @@ func NewJobJSON(j *hookd.Job) JobJSON {
 		Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, LastError: j.LastError}
 }
 
-// Replay enqueues an event's actions again (see hookd.ReplayJobs) and
-// returns the jobs it enqueued.
-func Replay(ctx context.Context, s hookd.Store, services map[string]*hookd.Service, id string) ([]hookd.NewJob, error) {
+// Replay replays an event (see hookd.PlanReplay): new jobs into its
+// outbox, and jobs waiting to retry made to run now. It returns the plan.
+func Replay(ctx context.Context, s hookd.Store, services map[string]*hookd.Service, id string) (*hookd.ReplayPlan, error) {
 	ev, err := s.Event(ctx, id)
 	if err != nil {
 		return nil, err
@@ -67,9 +67,19 @@ func Replay(ctx context.Context, s hookd.Store, services map[string]*hookd.Servi
 	if svc == nil {
 		return nil, hookd.Errorf(hookd.EConflict, "event %s belongs to service %q, which is no longer configured", id, ev.Service)
 	}
-	jobs, err := hookd.ReplayJobs(svc, ev)
+	plan, err := hookd.PlanReplay(svc, ev)
 	if err != nil {
 		return nil, err
 	}
-	return jobs, s.Replay(ctx, id, jobs)
+	if len(plan.Jobs) > 0 {
+		if err := s.Replay(ctx, id, plan.Jobs); err != nil {
+			return nil, err
+		}
+	}
+	if len(plan.RetryNow) > 0 {
+		if err := s.RetryNow(ctx, plan.RetryNow); err != nil {
+			return nil, err
+		}
+	}
+	return plan, nil
 }

@@ -153,11 +153,12 @@ func (a *Admin) getEvent(r *http.Request) (int, any, error) {
 }
 
 func (a *Admin) replay(r *http.Request) (int, any, error) {
-	jobs, err := admin.Replay(r.Context(), a.Store, a.Services, r.PathValue("id"))
+	plan, err := admin.Replay(r.Context(), a.Store, a.Services, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusAccepted, map[string]any{"status": "replaying", "event_id": r.PathValue("id"), "jobs": len(jobs)}, nil
+	return http.StatusAccepted, map[string]any{"status": "replaying", "event_id": r.PathValue("id"),
+		"jobs": len(plan.Jobs), "retrying_now": len(plan.RetryNow), "actions": plan.Actions}, nil
 }
 
 func (a *Admin) listJobs(r *http.Request) (int, any, error) {

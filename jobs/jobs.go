@@ -72,6 +72,10 @@ func InsertParams(params []river.InsertManyParams, jobs []hookd.NewJob) []river.
 	return params
 }
 
+// schedulerInterval is how often River's scheduler makes retryable jobs
+// that are due available (its default).
+const schedulerInterval = 5 * time.Second
+
 // FullInsertParams returns a job that already made its first attempt
 // (see hookd.Store.Settle) as a River job row in the state that attempt
 // left it: completed, cancelled (a permanent failure), discarded (no
@@ -101,6 +105,10 @@ func FullInsertParams(a hookd.Attempt) *riverdriver.JobInsertFullParams {
 	e, _ := json.Marshal(rivertype.AttemptError{At: a.FinishedAt, Attempt: 1, Error: a.Error})
 	p.Errors = [][]byte{e}
 	switch {
+	case !a.RetryAt.IsZero() && a.RetryAt.Sub(a.FinishedAt) <= schedulerInterval:
+		// As River does: a retry due before its scheduler's next pass
+		// waits as available, so it is not late by up to that pass.
+		p.State, p.ScheduledAt = rivertype.JobStateAvailable, &a.RetryAt
 	case !a.RetryAt.IsZero():
 		p.State, p.ScheduledAt = rivertype.JobStateRetryable, &a.RetryAt
 	case a.Permanent:

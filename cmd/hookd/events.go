@@ -225,13 +225,13 @@ func (c *cli) eventsReplay(ctx context.Context, args []string) error {
 	}
 	var problems int
 	for _, id := range ids {
-		jobs, err := admin.Replay(ctx, db, l.services, id)
+		plan, err := admin.Replay(ctx, db, l.services, id)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "hookd: %s: %s\n", id, hookd.ErrorMessage(err))
 			problems++
 			continue
 		}
-		fmt.Fprintf(c.stdout, "%s: %d job(s) enqueued\n", id, len(jobs))
+		fmt.Fprintf(c.stdout, "%s: %d job(s) enqueued, %d retrying now\n", id, len(plan.Jobs), len(plan.RetryNow))
 	}
 	fmt.Fprintf(c.stdout, "replayed %d of %d event(s)\n", len(ids)-problems, len(ids))
 	if problems > 0 {

@@ -397,6 +397,26 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 	return len(ids), nil
 }
 
+// actionIndexes returns the actions jobs are for.
+func actionIndexes(jobs []hookd.NewJob) []int {
+	out := make([]int, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.Args.ActionIndex
+	}
+	return out
+}
+
+// RetryNow makes jobs waiting to retry available at once (River's
+// JobRetry, which leaves a running job alone).
+func (db *DB) RetryNow(ctx context.Context, jobIDs []int64) error {
+	for _, id := range jobIDs {
+		if _, err := db.river.JobRetry(ctx, id); err != nil {
+			return wrap("retry now", err)
+		}
+	}
+	return nil
+}
+
 // dueAt is when sub's outbox is due for a dispatcher: the end of its
 // claim, else at once; nil when it has no jobs.
 func dueAt(sub hookd.Submission) *time.Time {
@@ -537,7 +557,8 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	tag, err := db.pool.Exec(ctx, `UPDATE hookd_event SET pending_jobs = $1, due_at = now()
 		WHERE id = $2 AND pending_jobs IS NULL AND NOT EXISTS (
 			SELECT 1 FROM river_job WHERE args ->> 'event_id' = hookd_event.id AND kind = `+jobKind+`
-			AND state NOT IN ('completed', 'discarded', 'cancelled'))`, pendingParam(jobs), id)
+			AND (args ->> 'action')::int = ANY($3) AND state NOT IN ('completed', 'discarded', 'cancelled'))`,
+		pendingParam(jobs), id, actionIndexes(jobs))
 	if err != nil {
 		return wrap("replay", err)
 	}
@@ -547,7 +568,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	if _, err := db.EventWithoutJobs(ctx, id); err != nil { // one query: whether it exists
 		return err // not found, or the database failed
 	}
-	return hookd.Errorf(hookd.EConflict, "event %s still has work outstanding; replay it once its jobs have finished", id)
+	return hookd.Errorf(hookd.EConflict, "event %s has work outstanding for these actions; replay it once their jobs have finished", id)
 }
 
 // jobKind is the River kind of hookd's jobs, as an SQL literal.

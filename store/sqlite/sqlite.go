@@ -502,10 +502,16 @@ func unavailable(err error) error {
 // Replay puts jobs into the outbox of event id if it has no work
 // outstanding.
 func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error {
+	actions := make([]any, len(jobs))
+	for i, j := range jobs {
+		actions[i] = j.Args.ActionIndex
+	}
+	args := append([]any{nullable(store.EncodePending(jobs)), time.Now().UnixMicro(), id}, actions...)
 	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = ?, due_at = ?
 		WHERE id = ? AND pending_jobs IS NULL AND NOT EXISTS (
 			SELECT 1 FROM river_job WHERE json_extract(args, '$.event_id') = hookd_event.id
-			AND state NOT IN ('completed', 'discarded', 'cancelled'))`, nullable(store.EncodePending(jobs)), time.Now().UnixMicro(), id)
+			AND json_extract(args, '$.action') IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(jobs)), ", ")+`)
+			AND state NOT IN ('completed', 'discarded', 'cancelled'))`, args...)
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
@@ -515,7 +521,18 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	if _, err := db.EventWithoutJobs(ctx, id); err != nil { // one query: whether it exists
 		return err // not found, or the database failed
 	}
-	return hookd.Errorf(hookd.EConflict, "event %s still has work outstanding; replay it once its jobs have finished", id)
+	return hookd.Errorf(hookd.EConflict, "event %s has work outstanding for these actions; replay it once their jobs have finished", id)
+}
+
+// RetryNow makes jobs waiting to retry available at once (River's
+// JobRetry, which leaves a running job alone).
+func (db *DB) RetryNow(ctx context.Context, jobIDs []int64) error {
+	for _, id := range jobIDs {
+		if _, err := db.river.JobRetry(ctx, id); err != nil {
+			return fmt.Errorf("retry now: %w", err)
+		}
+	}
+	return nil
 }
 
 // Prune deletes expired events whose work all succeeded, with their jobs.

@@ -505,6 +505,38 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 	})
 
+	t.Run("ReplayOfOneActionBesideAnotherRetrying", func(t *testing.T) {
+		s, ctx := setup(t)
+		sub := Submission("svc", "k", `{}`, 2)
+		sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		mustAccept(t, s, sub)
+		failed, retrying := attempts(sub, "550 no such user"), attempts(sub, "503 busy")
+		failed[0].Permanent, retrying[1].RetryAt = true, time.Now().Add(time.Hour)
+		if got, err := s.Settle(ctx, []hookd.Settlement{{Claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil},
+			Attempts: []hookd.Attempt{failed[0], retrying[1]}}}); err != nil || len(got) != 1 {
+			t.Fatalf("Settle = %v, %v", got, err)
+		}
+		if err := s.Replay(ctx, sub.Event.ID, sub.Jobs[1:]); hookd.ErrorCode(err) != hookd.EConflict {
+			t.Fatalf("replay of the action waiting to retry: %v, want conflict", err)
+		}
+		if err := s.Replay(ctx, sub.Event.ID, sub.Jobs[:1]); err != nil {
+			t.Fatalf("replay of the failed action beside one retrying: %v", err)
+		}
+		ev, _ := s.Event(ctx, sub.Event.ID)
+		var retryID int64
+		for _, j := range ev.Jobs {
+			if j.State == hookd.JobRetrying {
+				retryID = j.ID
+			}
+		}
+		if retryID == 0 {
+			t.Fatalf("no job retrying: %s", jobsString(ev.Jobs))
+		}
+		if err := s.RetryNow(ctx, []int64{retryID}); err != nil {
+			t.Fatalf("RetryNow: %v", err)
+		}
+	})
+
 	t.Run("PruneDeletesOnlyExpiredAndDone", func(t *testing.T) {
 		s, ctx := setup(t)
 		expired := func(key string, jobs int) hookd.Submission {

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// sink is a forward destination whose answer a test sets, and which counts
+// the requests it is serving at once.
+type sink struct {
+	*httptest.Server
+	status   atomic.Int32
+	inFlight atomic.Int32
+	maxSeen  atomic.Int32
+	hits     atomic.Int32
+
+	mu    sync.Mutex
+	hold  chan struct{} // when not nil, requests wait for it to close
+	times map[string][]time.Time
+}
+
+func newSink(t *testing.T, status int) *sink {
+	s := &sink{times: map[string][]time.Time{}}
+	s.status.Store(int32(status))
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		for m := s.maxSeen.Load(); n > m && !s.maxSeen.CompareAndSwap(m, n); m = s.maxSeen.Load() {
+		}
+		s.hits.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		s.mu.Lock()
+		hold := s.hold
+		s.times[r.Header.Get("X-Hookd-Event-Id")] = append(s.times[r.Header.Get("X-Hookd-Event-Id")], time.Now())
+		s.mu.Unlock()
+		if hold != nil {
+			<-hold
+		}
+		w.WriteHeader(int(s.status.Load()))
+	}))
+	t.Cleanup(func() { s.release(); s.Close() })
+	return s
+}
+
+func (s *sink) holdRequests() {
+	s.mu.Lock()
+	s.hold = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *sink) release() {
+	s.mu.Lock()
+	if s.hold != nil {
+		close(s.hold)
+		s.hold = nil
+	}
+	s.mu.Unlock()
+}
+
+func (s *sink) arrivals(id string) []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.times[id]...)
+}
+
+const forwardConfig = `
+listen: 127.0.0.1:0
+admin: {listen: 127.0.0.1:0, token: admin-token-for-tests}
+database: %q
+workers: {poll_interval: 50ms, fetch_cooldown: 5ms, max_per_destination: 2}
+services:
+  failing:
+    verify: {secrets: [secret-failing-0123456789]}
+    actions:
+      - forward: {url: %q, max_attempts: 3, backoff: {min: %s, max: %s}}
+  healthy:
+    verify: {secrets: [secret-healthy-0123456789]}
+    actions:
+      - forward: {url: %q}
+`
+
+func startForwarding(t *testing.T, database string, failing, healthy *sink, backoff string) *testBundle {
+	t.Helper()
+	yaml := fmt.Sprintf(forwardConfig, database, failing.URL, backoff, backoff, healthy.URL)
+	return &testBundle{main: runMain(t, yaml, roleAll), token: "admin-token-for-tests"}
+}
+
+// A job waiting out a long backoff runs at once when the event is replayed,
+// and the event settles.
+func TestReplayWhileRetryingRunsNow(t *testing.T) {
+	backends(t, func(t *testing.T, database string) {
+		failing, healthy := newSink(t, http.StatusServiceUnavailable), newSink(t, http.StatusNoContent)
+		b := startForwarding(t, database, failing, healthy, "1h")
+		status, body := b.send(t, "failing", `{"idempotency_key":"k1"}`)
+		if status != http.StatusAccepted {
+			t.Fatalf("send: %d %v", status, body)
+		}
+		id := body["event_id"].(string)
+		waitFor(t, 15*time.Second, "the first attempt to fail", func() bool {
+			ev := b.event(t, id)
+			jobs, _ := ev["jobs"].([]any)
+			return len(jobs) == 1 && jobs[0].(map[string]any)["state"] == "retrying"
+		})
+		failing.status.Store(http.StatusNoContent)
+		status, body = b.api(t, "POST", "/api/events/"+id+"/replay")
+		actions, _ := body["actions"].([]any)
+		if status != http.StatusAccepted || len(actions) != 1 || actions[0].(map[string]any)["result"] != "retrying now" {
+			t.Fatalf("replay: %d %v; want 202, the forward retrying now", status, body)
+		}
+		ev := b.waitStatus(t, id, "succeeded")
+		if j := job(t, ev, 0); j["attempts"] != float64(2) {
+			t.Errorf("job %v; want it succeeded at its second attempt", j)
+		}
+	})
+}
+
+// A destination that answers 503 to everything gets its retries on the
+// backoff's schedule and never more attempts at once than its cap, while
+// another destination's events are delivered meanwhile.
+func TestFailingDestinationKeepsToItsCap(t *testing.T) {
+	backends(t, func(t *testing.T, database string) {
+		failing, healthy := newSink(t, http.StatusServiceUnavailable), newSink(t, http.StatusNoContent)
+		failing.holdRequests()
+		b := startForwarding(t, database, failing, healthy, "300ms")
+		var failingIDs []string
+		for i := range 10 {
+			status, body := b.send(t, "failing", fmt.Sprintf(`{"idempotency_key":"f%d"}`, i))
+			if status != http.StatusAccepted {
+				t.Fatalf("send: %d %v", status, body)
+			}
+			failingIDs = append(failingIDs, body["event_id"].(string))
+		}
+		waitFor(t, 15*time.Second, "the failing destination to be at its cap", func() bool { return failing.inFlight.Load() == 2 })
+		// While it holds its two, the healthy destination still gets its events.
+		for i := range 5 {
+			status, body := b.send(t, "healthy", fmt.Sprintf(`{"idempotency_key":"h%d"}`, i))
+			if status != http.StatusAccepted {
+				t.Fatalf("send: %d %v", status, body)
+			}
+			b.waitStatus(t, body["event_id"].(string), "succeeded")
+		}
+		failing.release()
+		for _, id := range failingIDs {
+			b.waitStatus(t, id, "failed")
+		}
+		if m := failing.maxSeen.Load(); m > 2 {
+			t.Errorf("the failing destination had %d attempts in flight; its cap is 2", m)
+		}
+		// Three attempts each, spaced by at least the backoff's lower
+		// bound (half of 300ms, then of 600ms, capped at 300ms: 150ms).
+		for _, id := range failingIDs {
+			times := failing.arrivals(id)
+			if len(times) != 3 {
+				t.Fatalf("event %s reached the destination %d times, want 3", id, len(times))
+			}
+			for i := 1; i < len(times); i++ {
+				if gap := times[i].Sub(times[i-1]); gap < 150*time.Millisecond {
+					t.Errorf("event %s: attempt %d came %s after the one before, sooner than the backoff allows", id, i+1, gap)
+				}
+			}
+		}
+	})
+}
