@@ -350,14 +350,10 @@ type Store interface {
 	// settled.
 	Settle(ctx context.Context, settlements []Settlement) ([]Claim, error)
 
-	// RenewClaims extends claims that still hold to until, and returns the
+	// RenewClaims moves claims that still hold to until, and returns the
 	// claims as they now stand (those that no longer held are left out).
+	// An until in the past gives the work up to the dispatchers.
 	RenewClaims(ctx context.Context, claims []Claim, until time.Time) ([]Claim, error)
-
-	// ReleaseClaims makes every claimed outbox entry due at once. A
-	// process on SQLite calls it at start: the file is its machine's, so
-	// the claims in it belong to a process that is gone.
-	ReleaseClaims(ctx context.Context) (int, error)
 
 	// Prune deletes up to limit events, oldest first, whose idempotency key
 	// expired before now and whose work all succeeded, with their jobs, and

@@ -112,13 +112,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		// queues them: woken by this process's commits, polling for the
 		// others' and for claims that expired.
 		m.dispatcher = jobs.NewDispatcher(m.db, time.Duration(cfg.Workers.DispatchInterval), log)
-		if _, sqlite := cfg.SQLitePath(); sqlite {
-			// The file is this machine's: claims left in it belong to a
-			// process that is gone, and need not wait for their lease.
-			if n, err := m.db.ReleaseClaims(ctx); err != nil {
+		if r, ok := m.db.(interface {
+			Reclaim(context.Context) (int, int, error)
+		}); ok {
+			// SQLite: the file is this machine's, so what its claims and
+			// running jobs hold belongs to a process that is gone.
+			claims, running, err := r.Reclaim(ctx)
+			if err != nil {
 				return err
-			} else if n > 0 {
-				log.Info("released the claims of a previous run", "events", n)
+			}
+			if claims+running > 0 {
+				log.Info("took back the work of a previous run", "claimed_events", claims, "running_jobs", running)
 			}
 		}
 	}

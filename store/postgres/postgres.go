@@ -515,15 +515,6 @@ func (db *DB) RenewClaims(ctx context.Context, claims []hookd.Claim, until time.
 	return renewed, nil
 }
 
-// ReleaseClaims makes every claimed outbox entry due now. On PostgreSQL
-// other processes may hold live claims, so only tests call it.
-func (db *DB) ReleaseClaims(ctx context.Context) (int, error) {
-	tag, err := db.pool.Exec(ctx, `UPDATE hookd_event SET due_at = now() WHERE pending_jobs IS NOT NULL AND due_at > now()`)
-	if err != nil {
-		return 0, wrap("release claims", err)
-	}
-	return int(tag.RowsAffected()), nil
-}
 
 // pendingParam is the outbox column's value: NULL for an event without jobs.
 func pendingParam(jobs []hookd.NewJob) *string {

@@ -5,9 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/store"
@@ -115,5 +118,50 @@ func TestMigrateKeepsRiverJobIndex(t *testing.T) {
 	}
 	if !hasIndex() {
 		t.Error("Migrate did not restore the index on river_job")
+	}
+}
+
+// After a restart, what the previous process held is taken back at once:
+// its claims are due, and its running jobs run again.
+func TestReclaim(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "hookd.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	claimed := storetest.Submission("svc", "k1", `{}`, 1)
+	claimed.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	if _, err := db.Accept(ctx, []hookd.Submission{claimed}); err != nil {
+		t.Fatal(err)
+	}
+	exec := riversqlite.New(db.db).GetExecutor()
+	started := time.Now().Add(-time.Second)
+	for _, attempt := range []int{1, 4} { // one with attempts left, one at its last
+		if _, err := exec.JobInsertFull(ctx, &riverdriver.JobInsertFullParams{
+			Attempt: attempt, AttemptedAt: &started, EncodedArgs: []byte(`{"event_id":"evt_x"}`), Kind: "hookd_action",
+			MaxAttempts: 4, Metadata: []byte("{}"), Priority: 1, Queue: "default", State: rivertype.JobStateRunning, Tags: []string{},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claims, running, err := db.Reclaim(ctx)
+	if err != nil || claims != 1 || running != 2 {
+		t.Fatalf("Reclaim = %d claims, %d running jobs, %v; want 1 and 2", claims, running, err)
+	}
+	var available, discarded int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE state = 'available'),
+		count(*) FILTER (WHERE state = 'discarded') FROM river_job`).Scan(&available, &discarded); err != nil {
+		t.Fatal(err)
+	}
+	if available != 1 || discarded != 1 {
+		t.Errorf("after Reclaim: %d available, %d discarded; want 1 and 1", available, discarded)
+	}
+	if n, err := db.Dispatch(ctx, 10); n != 1 || err != nil {
+		t.Errorf("Dispatch after Reclaim = %d, %v; want the claimed event", n, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,6 +23,7 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/hookd/hookd"
@@ -482,6 +484,43 @@ func (db *DB) RenewClaims(ctx context.Context, claims []hookd.Claim, until time.
 		return nil, fmt.Errorf("renew claims: commit: %w", err)
 	}
 	return renewed, nil
+}
+
+// Reclaim takes back at once what a process that is gone held in this
+// file: claimed outboxes become due, and River's jobs left running are
+// made available again (or discarded when that was their last attempt),
+// as River's rescuer would do after workers.rescue_after. Call it at
+// start, before any worker of this process runs: the file is one
+// machine's, so nothing else is working on it.
+func (db *DB) Reclaim(ctx context.Context) (claims, running int, err error) {
+	if claims, err = db.ReleaseClaims(ctx); err != nil {
+		return 0, 0, err
+	}
+	exec := riversqlite.New(db.db).GetExecutor()
+	now := time.Now().UTC()
+	for {
+		stuck, err := exec.JobGetStuck(ctx, &riverdriver.JobGetStuckParams{Max: 1000, StuckHorizon: now.Add(time.Second)})
+		if err != nil {
+			return claims, running, fmt.Errorf("reclaim: %w", err)
+		}
+		if len(stuck) == 0 {
+			return claims, running, nil
+		}
+		p := &riverdriver.JobRescueManyParams{StuckHorizon: now.Add(time.Second)}
+		for _, j := range stuck {
+			e, _ := json.Marshal(rivertype.AttemptError{At: now, Attempt: j.Attempt, Error: "hookd restarted while this attempt ran"})
+			state, finalized := rivertype.JobStateAvailable, (*time.Time)(nil)
+			if j.Attempt >= j.MaxAttempts {
+				state, finalized = rivertype.JobStateDiscarded, &now
+			}
+			p.ID, p.Error = append(p.ID, j.ID), append(p.Error, e)
+			p.FinalizedAt, p.ScheduledAt, p.State = append(p.FinalizedAt, finalized), append(p.ScheduledAt, now), append(p.State, string(state))
+		}
+		if _, err := exec.JobRescueMany(ctx, p); err != nil {
+			return claims, running, fmt.Errorf("reclaim: %w", err)
+		}
+		running += len(stuck)
+	}
 }
 
 // ReleaseClaims makes every claimed outbox entry due now.
