@@ -515,7 +515,6 @@ func (db *DB) RenewClaims(ctx context.Context, claims []hookd.Claim, until time.
 	return renewed, nil
 }
 
-
 // pendingParam is the outbox column's value: NULL for an event without jobs.
 func pendingParam(jobs []hookd.NewJob) *string {
 	b := store.EncodePending(jobs)
