@@ -289,8 +289,14 @@ func (e *Engine) logOutcomes(batch []*held, settled []hookd.Claim) {
 		}
 		for _, a := range h.attempts {
 			if a.Error != "" && a.RetryAt.IsZero() {
-				e.c.Logger.Warn("job failed for good (dead letter)", "event", a.Job.Args.EventID,
-					"service", a.Job.Args.Service, "action", a.Job.Args.Action, "attempts", 1, "err", a.Error)
+				why := "out of attempts"
+				if a.Permanent {
+					why = "permanent failure"
+				}
+				// The same line as a queued job's (package jobs).
+				e.c.Logger.Error("job failed: dead letter until replayed",
+					"event_id", a.Job.Args.EventID, "service", a.Job.Args.Service, "action", a.Job.Args.Action,
+					"attempts", 1, "max_attempts", a.Job.MaxAttempts, "reason", why, "last_error", a.Error)
 			}
 		}
 	}

@@ -320,19 +320,19 @@ func (w *Worker) RetryDelay(args hookd.JobArgs, n int) time.Duration {
 }
 
 // Backoff returns the delay before the attempt after attempt n (1-based),
-// drawn uniformly from RetryDelay's bounds.
+// drawn uniformly from DelayBounds'.
 func Backoff(b hookd.Backoff, n int) time.Duration {
-	lo, hi := RetryDelay(b, n)
+	lo, hi := DelayBounds(b, n)
 	// River treats a retry time in the past as "use my default"; a
 	// positive delay keeps ours.
 	return max(lo+rand.N(hi-lo+1), time.Millisecond)
 }
 
-// RetryDelay returns the bounds of the delay after attempt n (1-based):
+// DelayBounds returns the bounds of the delay after attempt n (1-based):
 // hi is b.Min·2^(n-1), capped at b.Max, and lo its half. Drawing from the
 // upper half keeps a burst of failures from retrying in step while the
 // schedule keeps a known floor.
-func RetryDelay(b hookd.Backoff, n int) (lo, hi time.Duration) {
+func DelayBounds(b hookd.Backoff, n int) (lo, hi time.Duration) {
 	d := b.Min
 	for i := 1; i < n && d < b.Max; i++ {
 		d *= 2

@@ -25,11 +25,11 @@ func TestBackoff(t *testing.T) {
 			}
 		}
 	}
-	if lo, hi := RetryDelay(b, 3); lo != 200*time.Millisecond || hi != 400*time.Millisecond {
-		t.Errorf("RetryDelay(attempt 3) = [%s, %s], want [200ms, 400ms]", lo, hi)
+	if lo, hi := DelayBounds(b, 3); lo != 200*time.Millisecond || hi != 400*time.Millisecond {
+		t.Errorf("DelayBounds(attempt 3) = [%s, %s], want [200ms, 400ms]", lo, hi)
 	}
-	if lo, hi := RetryDelay(b, 1000); lo != 500*time.Millisecond || hi != time.Second {
-		t.Errorf("RetryDelay(attempt 1000) = [%s, %s], want [500ms, 1s]", lo, hi)
+	if lo, hi := DelayBounds(b, 1000); lo != 500*time.Millisecond || hi != time.Second {
+		t.Errorf("DelayBounds(attempt 1000) = [%s, %s], want [500ms, 1s]", lo, hi)
 	}
 }
 

@@ -32,7 +32,7 @@ func TestDefaultRetriesRideOutAnOutage(t *testing.T) {
 		a := l.services[name].Actions[0]
 		var earliest, latest time.Duration // of attempt n+1, after the first
 		for n := 1; n < a.MaxAttempts; n++ {
-			lo, hi := jobs.RetryDelay(a.Backoff, n)
+			lo, hi := jobs.DelayBounds(a.Backoff, n)
 			earliest, latest = earliest+lo, latest+hi
 			if row := fmt.Sprintf("| %d | %s – %s |", n+1, earliest, latest); !strings.Contains(string(readme), row) {
 				t.Errorf("the README's retry schedule lacks the row %q", row)

@@ -36,7 +36,12 @@ func TestReadOnly(t *testing.T) {
 	if err := w.migrateTo(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Accept(ctx, []hookd.Submission{storetest.Submission("svc", "k1", `{}`, 0)}); err != nil {
+	// A row as version 1 wrote it.
+	ev := storetest.Submission("svc", "k1", `{}`, 0).Event
+	if _, err := w.db.ExecContext(ctx, `INSERT INTO hookd_event
+		(id, service, idempotency_key, payload_hash, body, header, received_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, '{}', ?, ?)`, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body,
+		ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro()); err != nil {
 		t.Fatal(err)
 	}
 	for _, writerOpen := range []bool{true, false} {
@@ -49,7 +54,7 @@ func TestReadOnly(t *testing.T) {
 			t.Fatalf("writer open %v: Events = %d, %v", writerOpen, len(events), err)
 		}
 		err = r.CheckSchema(ctx)
-		if writerOpen && (err == nil || !strings.Contains(err.Error(), "older schema (version 1, this hookd needs 2)")) {
+		if writerOpen && (err == nil || !strings.Contains(err.Error(), "older schema (version 1, this hookd needs ")) {
 			t.Errorf("CheckSchema of a version-1 file: %v", err)
 		} else if !writerOpen && err != nil {
 			t.Errorf("CheckSchema of a migrated file: %v", err)
