@@ -1,8 +1,10 @@
 // Package bench is "hookd bench": it starts a baseline and hookd as child
 // processes of the hookd binary ("hookd bench-baseline", "hookd serve"),
 // drives them with the same signed load in rounds, and reports throughput,
-// latency and CPU per request, then how fast the workers drain. cmd/hookd
-// only parses the flags and wires Baseline to its listener.
+// latency and CPU per request, how fast "hookd serve" delivers what it
+// accepts (closed and open loop, to sinks inside the benchmark), then how
+// fast the workers drain. cmd/hookd only parses the flags and wires
+// Baseline to its listener.
 package bench
 
 import (
@@ -30,20 +32,34 @@ import (
 )
 
 // Doc is the help text of "hookd bench".
-const Doc = `Measures ingest throughput. In one run it starts a baseline server
-(hookd's own ingest handler in front of storage that keeps nothing: it
-verifies the signature, checks the JSON, answers 202) and a real
-"hookd serve --role ingest" on a temporary SQLite database (or a fresh schema
-in --database), drives each with the same signed load, in --rounds rounds
-that give each target a window in turn (so that a drift in the machine's
-speed touches all of them alike), and prints per target:
-accepted/s (2xx answers per second), latency percentiles, non-2xx answers and
-errors, server CPU per request, and the ratio to the baseline. Targets: the
-baseline, a service with an email action (one job per event), a store-only
-(noop) service. Then it measures how fast the background work drains: it
-enqueues --drain-events events of a forward service, starts
-"hookd serve --role worker" on that database and times the forwards to a
-local server that answers 204.
+const Doc = `Measures ingest throughput and end-to-end delivery. In one run it starts
+a baseline server (hookd's own ingest handler in front of storage that keeps
+nothing: it verifies the signature, checks the JSON, answers 202), a real
+"hookd serve --role ingest" and a real "hookd serve" (the default role: ingest
+and workers) on temporary SQLite databases (or fresh schemas in --database),
+drives each with the same signed load, in --rounds rounds that give each
+target a window in turn (so that a drift in the machine's speed touches all
+of them alike), and prints per target: accepted/s (2xx answers per second),
+latency percentiles, non-2xx answers and errors, server CPU per request, and
+the ratio to the baseline. Targets: the baseline, a service with an email
+action (one job per event), a store-only (noop) service, and, end to end on
+"hookd serve", a forward action to an HTTP server in the benchmark that
+answers 204 and an email action to an SMTP server in the benchmark.
+
+For the end-to-end targets it also prints delivered/s (distinct acknowledged
+events that reached the sink during the windows), its ratios to accepted/s
+and to the baseline's, the backlog when the load stopped, the time to
+deliver it (at most --drain-wait), and the most memory hookd used. Then it
+sends each end-to-end service an open-loop load on a fresh "hookd serve":
+--rate requests per second for --open-duration, on a fixed schedule whatever
+the answers (at most --max-outstanding in flight), and prints the latency of
+the 202 from each request's scheduled time, the latency from the 202 to the
+delivery, the backlog, whether every acknowledged event was delivered, and
+the most memory hookd used.
+
+Last it measures how fast the background work drains: it enqueues
+--drain-events events of a forward service, starts "hookd serve --role worker"
+on that database and times the forwards.
 
 Everything runs on 127.0.0.1, load generator included, so the figures count
 the load generator's CPU too (printed as client CPU per request).`
@@ -62,9 +78,17 @@ type Settings struct {
 	JSON        bool          `json:"-"`
 	Binary      string        `json:"-"`
 
-	DurationSeconds float64 `json:"duration_seconds"`
-	WarmupSeconds   float64 `json:"warmup_seconds"`
-	DatabaseKind    string  `json:"database"`
+	SkipE2E        bool          `json:"skip_e2e"`
+	Rate           float64       `json:"rate"`
+	OpenDuration   time.Duration `json:"-"`
+	MaxOutstanding int           `json:"max_outstanding"`
+	DrainWait      time.Duration `json:"-"`
+
+	DurationSeconds     float64 `json:"duration_seconds"`
+	WarmupSeconds       float64 `json:"warmup_seconds"`
+	OpenDurationSeconds float64 `json:"open_duration_seconds"`
+	DrainWaitSeconds    float64 `json:"drain_wait_seconds"`
+	DatabaseKind        string  `json:"database"`
 }
 
 // Machine describes where the figures were measured.
@@ -98,6 +122,8 @@ type Target struct {
 	// RoundRatios is accepted/s over the baseline's, in each round; -1
 	// where the baseline answered nothing.
 	RoundRatios []float64 `json:"round_ratios,omitempty"`
+	// Delivery is the end-to-end figures of an end-to-end target.
+	Delivery *Delivery `json:"delivery,omitempty"`
 }
 
 // Drain is the drain measurement.
@@ -113,10 +139,11 @@ type Drain struct {
 
 // Report is the output of one run; --json prints it as is.
 type Report struct {
-	Settings Settings `json:"settings"`
-	Machine  Machine  `json:"machine"`
-	Targets  []Target `json:"targets"`
-	Drain    *Drain   `json:"drain,omitempty"`
+	Settings Settings   `json:"settings"`
+	Machine  Machine    `json:"machine"`
+	Targets  []Target   `json:"targets"`
+	OpenLoop []OpenLoop `json:"open_loop,omitempty"`
+	Drain    *Drain     `json:"drain,omitempty"`
 }
 
 // AddFlags defines the flags of "hookd bench" on fs, writing to s.
@@ -130,6 +157,11 @@ func (s *Settings) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.Database, "database", "", "a postgres:// `URL` to measure PostgreSQL (a fresh schema is created and dropped); default a temporary SQLite file")
 	fs.IntVar(&s.DrainEvents, "drain-events", 20000, "events enqueued for the drain measurement")
 	fs.BoolVar(&s.SkipDrain, "skip-drain", false, "skip the drain measurement")
+	fs.BoolVar(&s.SkipE2E, "skip-e2e", false, "skip the end-to-end measurements (closed and open loop)")
+	fs.Float64Var(&s.Rate, "rate", 1000, "open-loop `requests` per second, sent on a fixed schedule whatever the answers; 0 skips the open loop")
+	fs.DurationVar(&s.OpenDuration, "open-duration", 30*time.Second, "how long each open-loop load sends")
+	fs.IntVar(&s.MaxOutstanding, "max-outstanding", 1000, "open-loop `requests` in flight at most; one due beyond that waits, and its latency counts the wait")
+	fs.DurationVar(&s.DrainWait, "drain-wait", 2*time.Minute, "after each end-to-end load, how long to wait for the delivery of every acknowledged event")
 	fs.BoolVar(&s.JSON, "json", false, "print the results as one JSON object")
 	fs.StringVar(&s.Binary, "hookd-binary", "", "the hookd `binary` run as the servers (default this executable)")
 }
@@ -143,6 +175,10 @@ func (s Settings) Check() error {
 	case s.Connections < 1, s.Duration <= 0, s.Rounds < 1, s.Rounds > 99, s.Warmup < 0, s.BodySize < 1, s.DrainEvents < 1,
 		s.Duplicates < 0, s.Duplicates >= 1:
 		return errors.New("--connections, --duration, --body-size and --drain-events must be positive, --rounds 1 to 99, --warmup not negative, --duplicates in [0, 1)")
+	case s.Rate < 0, s.OpenDuration <= 0, s.MaxOutstanding < 1, s.DrainWait <= 0:
+		return errors.New("--rate must not be negative (0 skips the open loop), --open-duration, --max-outstanding and --drain-wait must be positive")
+	case s.Rate > 0 && s.Rate*s.OpenDuration.Seconds() < 1:
+		return fmt.Errorf("--rate %g for --open-duration %v sends no request; raise either", s.Rate, s.OpenDuration)
 	case s.Duration/time.Duration(s.Rounds) < minWindow:
 		return fmt.Errorf("--duration %v in %d --rounds gives windows under %v, which measure nothing; lengthen --duration or lower --rounds",
 			s.Duration, s.Rounds, minWindow)
@@ -161,6 +197,7 @@ func Run(ctx context.Context, s Settings, progress io.Writer) (*Report, error) {
 		s.DatabaseKind = "postgres"
 	}
 	s.DurationSeconds, s.WarmupSeconds = s.Duration.Seconds(), s.Warmup.Seconds()
+	s.OpenDurationSeconds, s.DrainWaitSeconds = s.OpenDuration.Seconds(), s.DrainWait.Seconds()
 	if s.Binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -217,25 +254,32 @@ func (b *runner) run(ctx context.Context) (*Report, error) {
 	_, _ = rand.Read(rnd[:]) // never fails
 	b.secret, b.runID = hex.EncodeToString(rnd[:]), hex.EncodeToString(rnd[:4])
 
-	// The forward service's target, counting each event once however often
-	// it is delivered: the drain is over when every event arrived.
-	sink := newForwardSink()
+	// The sink of the forward and mail services' deliveries, over HTTP
+	// and SMTP, recording when each event first arrived.
+	sk := newSink()
 	sinkLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	sinkSrv := &http.Server{Handler: sink, ReadHeaderTimeout: 5 * time.Second}
+	sinkSrv := &http.Server{Handler: sk, ReadHeaderTimeout: 5 * time.Second}
 	go sinkSrv.Serve(sinkLn)
 	defer sinkSrv.Close()
-	cfgPath := filepath.Join(b.dir, "hookd.yaml")
-	cfg := hookdConfig(b.secret, "http://"+sinkLn.Addr().String()+"/fwd")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+	smtpLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		return nil, err
 	}
+	defer sk.serveSMTP(smtpLn).Close()
+	fwdURL, smtpURL := "http://"+sinkLn.Addr().String()+"/fwd", "smtp://"+smtpLn.Addr().String()
+	cfgPath, e2eCfgPath := filepath.Join(b.dir, "hookd.yaml"), filepath.Join(b.dir, "hookd-e2e.yaml")
+	for path, tuned := range map[string]bool{cfgPath: true, e2eCfgPath: false} {
+		if err := os.WriteFile(path, []byte(hookdConfig(b.secret, fwdURL, smtpURL, tuned)), 0o600); err != nil {
+			return nil, err
+		}
+	}
 
-	// 1. The servers: the baseline, and hookd (ingest only: the workers
-	// would compete for the CPU). Both run for the whole measurement; the
-	// one not under load is idle.
+	// 1. The servers: the baseline, hookd ingest only (its workers would
+	// compete for the CPU) and, end to end, hookd as it runs by default.
+	// All run for the whole measurement; those not under load are idle.
 	b.logf("starting the baseline server")
 	base, m, err := b.start(ctx, func() (*child, []string, error) {
 		return startChild(ctx, "bench-baseline", f.Binary, []string{"bench-baseline", "--config", cfgPath},
@@ -257,20 +301,35 @@ func (b *runner) run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	servers := []*child{base, srv}
 	targets := []subject{
-		{name: "baseline", url: "http://" + m[1] + "/webhooks/email", tag: "b", pid: base.pid()},
-		{name: "hookd email", url: "http://" + ingest + "/webhooks/email", tag: "e", pid: srv.pid()},
-		{name: "hookd noop", url: "http://" + ingest + "/webhooks/noop", tag: "n", pid: srv.pid()},
+		{name: "baseline", url: "http://" + m[1] + "/webhooks/email", tag: "b", srv: base},
+		{name: "hookd email", url: "http://" + ingest + "/webhooks/email", tag: "e", srv: srv},
+		{name: "hookd noop", url: "http://" + ingest + "/webhooks/noop", tag: "n", srv: srv},
+	}
+	if !f.SkipE2E {
+		b.logf("starting hookd serve (all roles) on %s", f.DatabaseKind)
+		all, addr, err := b.startServe(ctx, e2eCfgPath)
+		if err != nil {
+			return nil, err
+		}
+		servers = append(servers, all)
+		targets = append(targets,
+			subject{name: "hookd forward (e2e)", url: "http://" + addr + "/webhooks/fwd", tag: "F", srv: all, e2e: true},
+			subject{name: "hookd email (e2e)", url: "http://" + addr + "/webhooks/mail", tag: "M", srv: all, e2e: true})
 	}
 
 	// 2. The rounds. The machine's speed drifts (other tenants, CPU
 	// frequency): measured one after the other, the baseline and hookd
 	// could see different machines. In rounds, every target gets a window
 	// in each, in an order that alternates, and its figures are the sum
-	// of its windows: a drift touches them alike.
+	// of its windows: a drift touches them alike. An end-to-end window is
+	// followed by the delivery of its backlog, so that the next window
+	// starts on an idle hookd.
 	window := f.Duration / time.Duration(f.Rounds)
 	b.logf("measuring %d rounds; each target per round: %v warm-up, %v measured", f.Rounds, f.Warmup, window)
 	sums := make([]loadResult, len(targets))
+	tallies := make([]deliveryTally, len(targets))
 	rates := make([][]float64, len(targets)) // accepted/s per round
 	for round := range f.Rounds {
 		order := make([]int, len(targets))
@@ -282,15 +341,35 @@ func (b *runner) run(ctx context.Context) (*Report, error) {
 		}
 		for _, i := range order {
 			t := targets[i]
-			// The window starts with both servers idle: hookd may still be
+			// The window starts with the servers idle: hookd may still be
 			// moving the last window's jobs out of its outbox.
-			b.settle(ctx, base, srv)
+			b.settle(ctx, servers...)
 			l := &load{
 				URL: t.url, Secret: []byte(b.secret), Connections: f.Connections, BodySize: f.BodySize,
 				Duplicates: f.Duplicates, KeyPrefix: fmt.Sprintf("%s%s%02d", b.runID, t.tag, round),
-				Warmup: f.Warmup, Duration: window, PID: t.pid,
+				Warmup: f.Warmup, Duration: window, PID: t.srv.pid(),
+			}
+			var rss *rssSampler
+			if t.e2e {
+				// Every request a new event, so that delivered and
+				// accepted count the same things.
+				l.Duplicates, l.Track = 0, true
+				sk.reset()
+				rss = sampleRSS(t.srv.pid())
 			}
 			r, err := l.run(ctx)
+			if err == nil && t.e2e {
+				var d *delivered
+				d, err = b.awaitDeliveries(ctx, sk, t.srv, r.Acks, r.Start, r.End, r.Stopped)
+				maxRSS := rss.Stop()
+				if err == nil {
+					tallies[i].add(d, len(r.Acks), maxRSS)
+					if d.undelivered > 0 {
+						b.logf("%s: %d of %d acknowledged events not delivered within --drain-wait %v", t.name, d.undelivered, len(r.Acks), f.DrainWait)
+					}
+				}
+				r.Acks = nil // not needed in the sums
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -298,7 +377,7 @@ func (b *runner) run(ctx context.Context) (*Report, error) {
 			rates[i] = append(rates[i], float64(r.ok())/r.Window.Seconds())
 		}
 	}
-	for _, c := range []*child{base, srv} {
+	for _, c := range servers {
 		if err := c.stop(); err != nil {
 			return nil, err
 		}
@@ -306,8 +385,9 @@ func (b *runner) run(ctx context.Context) (*Report, error) {
 	for i, t := range targets {
 		tg := figures(t.name, &sums[i])
 		if i > 0 {
+			baseline := report.Targets[0].AcceptedPerSec
 			tg.Ratio = 0
-			if baseline := report.Targets[0].AcceptedPerSec; baseline > 0 {
+			if baseline > 0 {
 				tg.Ratio = tg.AcceptedPerSec / baseline
 			}
 			for round, rate := range rates[i] {
@@ -317,16 +397,57 @@ func (b *runner) run(ctx context.Context) (*Report, error) {
 				}
 				tg.RoundRatios = append(tg.RoundRatios, ratio)
 			}
+			if t.e2e {
+				tg.Delivery = tallies[i].figures(sums[i].Window, tg.AcceptedPerSec, baseline)
+			}
 		}
 		report.Targets = append(report.Targets, tg)
 	}
 
+	// 3. The open loop, on a fresh hookd and database, so that neither
+	// the rounds' events nor their memory count.
+	if !f.SkipE2E && f.Rate > 0 {
+		b.logf("starting hookd serve (all roles) for the open loop")
+		all, addr, err := b.startServe(ctx, e2eCfgPath)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range []struct{ name, service, tag string }{
+			{"hookd forward (e2e)", "fwd", "of"}, {"hookd email (e2e)", "mail", "om"},
+		} {
+			b.settle(ctx, all)
+			o, err := b.openLoop(ctx, t.name, "http://"+addr+"/webhooks/"+t.service, all, sk, t.tag)
+			if err != nil {
+				return nil, err
+			}
+			report.OpenLoop = append(report.OpenLoop, *o)
+		}
+		if err := all.stop(); err != nil {
+			return nil, err
+		}
+	}
+
 	if !f.SkipDrain {
-		if report.Drain, err = b.drain(ctx, cfgPath, sink); err != nil {
+		if report.Drain, err = b.drain(ctx, cfgPath, sk); err != nil {
 			return nil, err
 		}
 	}
 	return report, nil
+}
+
+// startServe starts "hookd serve" with its default role on a new database
+// and returns it with its ingest address.
+func (b *runner) startServe(ctx context.Context, cfgPath string) (*child, string, error) {
+	db, err := b.dbs.newDatabase(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	var addr string
+	c, _, err := b.start(ctx, func() (c *child, _ []string, err error) {
+		c, addr, err = startHookd(ctx, b.flags.Binary, b.dir, cfgPath, roleDefault, db)
+		return c, nil, err
+	})
+	return c, addr, err
 }
 
 // baselineReady is the line "hookd bench-baseline" prints once it listens.
@@ -352,7 +473,8 @@ const minWindow = 100 * time.Millisecond
 type subject struct {
 	name, url string
 	tag       string // in the idempotency keys, unique per target (the round follows it)
-	pid       int    // the server process
+	srv       *child // the server process
+	e2e       bool   // its deliveries are measured too
 }
 
 // settle waits until none of the servers uses more than a tenth of a CPU,
@@ -385,8 +507,6 @@ const settleMax = 10 * time.Second
 // figures turns what was measured of one target into its figures.
 func figures(name string, r *loadResult) Target {
 	slices.Sort(r.Latencies)
-	// Rounded to the microsecond, which is all the clocks can say.
-	ms := func(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
 	perReq := func(cpu time.Duration) float64 {
 		if cpu < 0 || r.answered() == 0 {
 			return -1
@@ -425,7 +545,7 @@ const (
 // job of the throughput runs competes with the forwards, nor needs an SMTP
 // server), which then stops; a worker-only hookd is started on that
 // database and timed until every event was forwarded.
-func (b *runner) drain(ctx context.Context, cfgPath string, sink *forwardSink) (*Drain, error) {
+func (b *runner) drain(ctx context.Context, cfgPath string, sink *sink) (*Drain, error) {
 	f := b.flags
 	db, err := b.dbs.newDatabase(ctx)
 	if err != nil {
@@ -529,53 +649,6 @@ func (b *runner) logf(format string, args ...any) {
 	fmt.Fprintf(b.progress, "hookd bench: "+format+"\n", args...)
 }
 
-// forwardSink is the forward service's target: it answers 204 and counts the
-// distinct events delivered (by X-Hookd-Event-Id), with the times of the
-// first and the latest.
-type forwardSink struct {
-	mu            sync.Mutex
-	seen          map[string]bool
-	first, latest time.Time
-}
-
-// newForwardSink returns an empty sink.
-func newForwardSink() *forwardSink { return &forwardSink{seen: map[string]bool{}} }
-
-// ServeHTTP answers every delivery 204.
-func (s *forwardSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	id := r.Header.Get("X-Hookd-Event-Id")
-	now := time.Now()
-	s.mu.Lock()
-	if id == "" || !s.seen[id] {
-		if len(s.seen) == 0 {
-			s.first = now
-		}
-		if id == "" {
-			id = fmt.Sprint(len(s.seen)) // no id: count every delivery
-		}
-		s.seen[id] = true
-		s.latest = now
-	}
-	s.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// reset forgets every delivery.
-func (s *forwardSink) reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.seen = map[string]bool{}
-}
-
-// progress returns the distinct events delivered so far and when the first
-// and the latest arrived.
-func (s *forwardSink) progress() (n int, first, latest time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.seen), s.first, s.latest
-}
-
 // machineInfo describes this machine.
 func machineInfo() Machine {
 	m := Machine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(),
@@ -634,16 +707,100 @@ func printReport(w io.Writer, r *Report) {
 			}
 			fmt.Fprintln(w)
 		}
-		// The baseline stores nothing, so it answers duplicates 202.
-		if s.Duplicates > 0 && t.Name != "baseline" {
+		// The baseline stores nothing, so it answers duplicates 202; the
+		// end-to-end loads send none.
+		if s.Duplicates > 0 && t.Name != "baseline" && t.Delivery == nil {
 			fmt.Fprintf(w, "%s: %d duplicates sent, %d answered 200\n", t.Name, t.DuplicatesSent, t.Duplicates)
 		}
 		if t.FirstError != "" {
 			fmt.Fprintf(w, "%s: first failure: %s\n", t.Name, t.FirstError)
 		}
 	}
+	printDeliveries(w, r)
 	if d := r.Drain; d != nil {
 		fmt.Fprintf(w, "\ndrain: %d forward jobs completed in %.2fs (%.2fs from worker start): %.0f jobs/s; enqueued in %.2fs\n",
 			d.CompletedForward, d.Seconds, d.TotalSeconds, d.JobsPerSec, d.EnqueueSeconds)
+	}
+}
+
+// printDeliveries prints the end-to-end figures: the closed loop's, then
+// the open loop's.
+func printDeliveries(w io.Writer, r *Report) {
+	width := len("target")
+	var e2e []Target
+	for _, t := range r.Targets {
+		if t.Delivery != nil {
+			e2e = append(e2e, t)
+			width = max(width, len(t.Name))
+		}
+	}
+	for _, o := range r.OpenLoop {
+		width = max(width, len(o.Name))
+	}
+	drain := func(s float64) string {
+		if s < 0 {
+			return "not drained"
+		}
+		return fmt.Sprintf("%.2fs", s)
+	}
+	rss := func(mb float64) string {
+		if mb < 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.0f MiB", mb)
+	}
+	undelivered := func(name string, n, of int) {
+		if n > 0 {
+			fmt.Fprintf(w, "%s: %d of %d acknowledged events NOT delivered within %v\n",
+				name, n, of, time.Duration(r.Settings.DrainWaitSeconds*float64(time.Second)))
+		}
+	}
+	if len(e2e) > 0 {
+		fmt.Fprint(w, "\nend to end, closed loop (hookd serve, default role; the same windows as above; backlog when the load stopped, the most of any round; drain: its delivery, the longest of any round):\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "%-*s\taccepted/s\tdelivered/s\tdelivered/accepted\tdelivered/baseline\tbacklog\tdrain\trepeats\tmax RSS\t\n", width, "target")
+		for _, t := range e2e {
+			d := t.Delivery
+			fmt.Fprintf(tw, "%-*s\t%.0f\t%.0f\t%.2f×\t%.2f×\t%d\t%s\t%d\t%s\t\n", width, t.Name, t.AcceptedPerSec,
+				d.DeliveredPerSec, d.PerAccepted, d.PerBaseline, d.Backlog, drain(d.DrainSeconds), d.Repeats, rss(d.MaxRSSMB))
+		}
+		tw.Flush()
+		for _, t := range e2e {
+			d := t.Delivery
+			if len(d.RoundBacklogs) > 1 {
+				fmt.Fprintf(w, "%s backlog and drain, round by round:", t.Name)
+				for i, n := range d.RoundBacklogs {
+					fmt.Fprintf(w, " %d/%s", n, drain(d.RoundDrainSeconds[i]))
+				}
+				fmt.Fprintln(w)
+			}
+			undelivered(t.Name, d.Undelivered, d.Acknowledged)
+		}
+	}
+	if len(r.OpenLoop) > 0 {
+		s := r.Settings
+		fmt.Fprintf(w, "\nend to end, open loop (a fresh hookd serve; %g requests/s for %v, at most %d in flight; ack from the scheduled send time to the 202; delivery from the 202 to the sink):\n",
+			s.Rate, time.Duration(s.OpenDurationSeconds*float64(time.Second)), s.MaxOutstanding)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "%-*s\tsent\t202/s\tnon-2xx\terrors\tack p50\tp90\tp99\tmax\tdelivery p50\tp90\tp99\tmax\tbacklog\tdrain\tmax RSS\t\n", width, "target")
+		for _, o := range r.OpenLoop {
+			fmt.Fprintf(tw, "%-*s\t%d\t%.0f\t%d\t%d\t%.2fms\t%.2fms\t%.2fms\t%.2fms\t%.2fms\t%.2fms\t%.2fms\t%.2fms\t%d\t%s\t%s\t\n",
+				width, o.Name, o.Sent, o.AcceptedPerSec, o.Non2xx, o.Errors, o.AckP50ms, o.AckP90ms, o.AckP99ms, o.AckMaxMs,
+				o.DeliveryP50ms, o.DeliveryP90ms, o.DeliveryP99ms, o.DeliveryMaxMs, o.Backlog, drain(o.DrainSeconds), rss(o.MaxRSSMB))
+		}
+		tw.Flush()
+		for _, o := range r.OpenLoop {
+			if o.Sent < o.Scheduled || o.HeldBack > 0 {
+				fmt.Fprintf(w, "%s: %d of %d scheduled requests sent, %d of them late: --max-outstanding requests were in flight\n",
+					o.Name, o.Sent, o.Scheduled, o.HeldBack)
+			}
+			if o.FirstError != "" {
+				fmt.Fprintf(w, "%s: first failure: %s\n", o.Name, o.FirstError)
+			}
+			if o.AllDelivered {
+				fmt.Fprintf(w, "%s: every acknowledged event (%d) delivered\n", o.Name, o.Accepted)
+			}
+			undelivered(o.Name, o.Undelivered, o.Accepted)
+		}
 	}
 }

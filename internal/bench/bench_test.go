@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,12 +25,15 @@ import (
 // TestBench runs a short benchmark against the real binary and checks
 // that every target was measured in every round, without errors, that
 // duplicates got 200 from hookd (and nothing else did: every round sends
-// keys of its own), and that the drain finished. No timings are asserted.
+// keys of its own), that every event "hookd serve" acknowledged, closed
+// and open loop, reached the sinks, with sane figures, and that the drain
+// finished. No timings are asserted.
 func TestBench(t *testing.T) {
 	t.Parallel()
 	bin := hookdBinary(t)
 	s := parseSettings(t, "--duration", "1s", "--rounds", "2", "--warmup", "200ms", "--connections", "4", "--drain-events", "200",
-		"--duplicates", "0.2", "--json", "--hookd-binary", bin)
+		"--duplicates", "0.2", "--json", "--hookd-binary", bin,
+		"--rate", "50", "--open-duration", "1s", "--drain-wait", "60s")
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +52,7 @@ func TestBench(t *testing.T) {
 		t.Fatalf("--json output: %v\n%s", err, stdout.String())
 	}
 
-	names := []string{"baseline", "hookd email", "hookd noop"}
+	names := []string{"baseline", "hookd email", "hookd noop", "hookd forward (e2e)", "hookd email (e2e)"}
 	if len(r.Targets) != len(names) {
 		t.Fatalf("got %d targets, want %v:\n%s", len(r.Targets), names, stdout.String())
 	}
@@ -59,8 +64,10 @@ func TestBench(t *testing.T) {
 			t.Errorf("%s: %.0f accepted/s, %d non-2xx, %d errors (first: %s); want >0, 0, 0",
 				tg.Name, tg.AcceptedPerSec, tg.Non2xx, tg.Errors, tg.FirstError)
 		}
-		if tg.DuplicatesSent == 0 {
-			t.Errorf("%s: no duplicates sent with --duplicates 0.2", tg.Name)
+		e2e := strings.HasSuffix(tg.Name, "(e2e)")
+		// The end-to-end loads send no duplicates: each request a new event.
+		if (tg.DuplicatesSent == 0) != e2e {
+			t.Errorf("%s: %d duplicates sent with --duplicates 0.2", tg.Name, tg.DuplicatesSent)
 		}
 		// The baseline stores nothing, so only hookd recognises duplicates.
 		if tg.Name != "baseline" && tg.Duplicates != tg.DuplicatesSent {
@@ -68,6 +75,40 @@ func TestBench(t *testing.T) {
 		}
 		if want := map[bool]int{true: 0, false: 2}[tg.Name == "baseline"]; len(tg.RoundRatios) != want {
 			t.Errorf("%s: round ratios %v, want %d", tg.Name, tg.RoundRatios, want)
+		}
+		d := tg.Delivery
+		if (d != nil) != e2e {
+			t.Errorf("%s: delivery figures %+v", tg.Name, d)
+			continue
+		}
+		if d == nil {
+			continue
+		}
+		// Every request answered in the windows was a 202 (no duplicates),
+		// and the warm-ups were acknowledged too.
+		if !d.AllDelivered || d.Undelivered != 0 || d.Acknowledged < tg.Accepted || d.Delivered > d.Acknowledged ||
+			d.DeliveredPerSec <= 0 || len(d.RoundBacklogs) != 2 || len(d.RoundDrainSeconds) != 2 || d.DrainSeconds < 0 ||
+			d.PerAccepted <= 0 || d.PerBaseline <= 0 || d.MaxRSSMB <= 0 {
+			t.Errorf("%s: delivery figures %+v; want every acknowledged event delivered, at most as many in the windows as acknowledged, positive rates, a backlog and a drain time per round, RSS", tg.Name, d)
+		}
+		if math.Abs(d.PerAccepted-d.DeliveredPerSec/tg.AcceptedPerSec) > 1e-9 || math.Abs(d.PerBaseline-d.DeliveredPerSec/r.Targets[0].AcceptedPerSec) > 1e-9 {
+			t.Errorf("%s: ratios %g and %g do not divide delivered/s %g by accepted/s %g and the baseline's %g",
+				tg.Name, d.PerAccepted, d.PerBaseline, d.DeliveredPerSec, tg.AcceptedPerSec, r.Targets[0].AcceptedPerSec)
+		}
+	}
+
+	// The open loop: 50/s for 1s, far below capacity, so every request is
+	// sent on time, acknowledged and delivered.
+	if len(r.OpenLoop) != 2 || r.OpenLoop[0].Name != "hookd forward (e2e)" || r.OpenLoop[1].Name != "hookd email (e2e)" {
+		t.Fatalf("open loop: %+v; want forward and email", r.OpenLoop)
+	}
+	for _, o := range r.OpenLoop {
+		sorted := func(xs ...float64) bool { return slices.IsSorted(xs) && xs[0] > 0 }
+		if o.Scheduled != 50 || o.Sent != 50 || o.Accepted != 50 || o.Non2xx+o.Errors+o.Other2xx != 0 ||
+			!o.AllDelivered || o.Delivered != 50 || o.Undelivered != 0 || o.DrainSeconds < 0 || o.MaxRSSMB <= 0 ||
+			!sorted(o.AckP50ms, o.AckP90ms, o.AckP99ms, o.AckMaxMs) || o.DeliveryMaxMs <= 0 ||
+			!slices.IsSorted([]float64{o.DeliveryP50ms, o.DeliveryP90ms, o.DeliveryP99ms, o.DeliveryMaxMs}) {
+			t.Errorf("%s open loop: %+v; want 50 sent, acknowledged and delivered, positive latencies in order", o.Name, o)
 		}
 	}
 	if d := r.Drain; d == nil || d.CompletedForward != 200 || d.Events != 200 {
@@ -80,7 +121,7 @@ func TestBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range names {
-		m := regexp.MustCompile(`(?m)^\s*` + name + `\s+(\d+)\s`).FindStringSubmatch(text.String())
+		m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(name) + `\s+(\d+)\s`).FindStringSubmatch(text.String())
 		if m == nil {
 			t.Errorf("no line for %s in:\n%s", name, text.String())
 		} else if n, _ := strconv.Atoi(m[1]); n == 0 {
@@ -89,6 +130,16 @@ func TestBench(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^hookd noop vs baseline, round by round: \d+\.\d\d \d+\.\d\d$`).Match(text.Bytes()) {
 		t.Errorf("no round-by-round line in:\n%s", text.String())
+	}
+	for _, re := range []string{
+		`(?m)^\s*hookd forward \(e2e\)\s+\d+\s+[1-9]\d*\s+\d+\.\d\d×\s+\d+\.\d\d×\s+\d+\s+\d+\.\d\ds\s+\d+\s+\d+ MiB\s*$`,
+		`(?m)^hookd email \(e2e\) backlog and drain, round by round: \d+/\d+\.\d\ds \d+/\d+\.\d\ds$`,
+		`(?m)^\s*hookd email \(e2e\)\s+50\s+50\s+0\s+0\s`,
+		`(?m)^hookd forward \(e2e\): every acknowledged event \(50\) delivered$`,
+	} {
+		if !regexp.MustCompile(re).Match(text.Bytes()) {
+			t.Errorf("no line matching %s in:\n%s", re, text.String())
+		}
 	}
 	if !regexp.MustCompile(`(?m)^drain: 200 forward jobs completed`).Match(text.Bytes()) {
 		t.Errorf("no drain line in:\n%s", text.String())

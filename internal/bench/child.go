@@ -153,18 +153,25 @@ func childEnv(extra ...string) []string {
 }
 
 // hookdConfig is the configuration of the hookd children and of the
-// baseline, which serves the same services on its listen address: three
-// hmac-sha256 services sharing secret (email: one email job per event;
-// noop: store only; fwd: one forward job per event, to forwardURL) and
-// workers tuned to drain quickly. The database comes from
-// HOOKD_DATABASE_URL, so that no URL needs quoting in YAML.
-func hookdConfig(secret, forwardURL string) string {
+// baseline, which serves the same services on its listen address: four
+// hmac-sha256 services sharing secret (email: one email job per event,
+// with the built-in template; noop: store only; fwd: one forward job per
+// event, to forwardURL; mail: one email job per event, whose body names
+// the event for the SMTP sink at smtpURL). With tunedWorkers the workers
+// poll quickly and run 100 jobs at once, for the drain measurement; without,
+// they have hookd's defaults, as "hookd serve" runs for its users. The
+// database comes from HOOKD_DATABASE_URL, so that no URL needs quoting in
+// YAML.
+func hookdConfig(secret, forwardURL, smtpURL string, tunedWorkers bool) string {
+	workers := ""
+	if tunedWorkers {
+		workers = "workers: {poll_interval: 50ms, fetch_cooldown: 5ms, max: 100}\n"
+	}
 	return fmt.Sprintf(`# written by "hookd bench"
 listen: 127.0.0.1:0
 admin: {listen: 127.0.0.1:0}
-smtp: {url: "smtp://127.0.0.1:1"}  # never used: the workers drain only fwd's jobs
-workers: {poll_interval: 50ms, fetch_cooldown: 5ms, max: 100}
-services:
+smtp: {url: %q}
+%sservices:
   email:
     verify: {scheme: hmac-sha256, secrets: [%q]}
     actions:
@@ -176,24 +183,33 @@ services:
     verify: {scheme: hmac-sha256, secrets: [%q]}
     actions:
       - forward: {url: %q, timeout: 10s}
-`, secret, secret, secret, forwardURL)
+  mail:
+    verify: {scheme: hmac-sha256, secrets: [%q]}
+    actions:
+      - email: {field: email, body: "hookd-bench {{.EventID}}"}
+`, smtpURL, workers, secret, secret, secret, forwardURL, secret)
 }
 
 // hookdStarted is hookd's start-up log line (slog text); the worker
 // role's has no ingest address.
 var hookdStarted = regexp.MustCompile(`msg="hookd started" role=\S+(?: ingest=(\S+))? admin=(\S+)`)
 
-// The roles of the hookd children ("hookd serve --role").
+// The roles of the hookd children ("hookd serve --role"); roleDefault
+// passes no --role, so that hookd runs as its users run it by default.
 const (
-	roleIngest = "ingest"
-	roleWorker = "worker"
+	roleDefault = ""
+	roleIngest  = "ingest"
+	roleWorker  = "worker"
 )
 
 // startHookd runs "hookd serve --config cfg --role role" on database and
 // returns it with its ingest address ("" for the worker role).
 func startHookd(ctx context.Context, bin, dir, cfg, role, database string) (*child, string, error) {
-	c, m, err := startChild(ctx, "hookd serve --role "+role, bin,
-		[]string{"serve", "--config", cfg, "--role", role}, dir,
+	name, args := "hookd serve", []string{"serve", "--config", cfg}
+	if role != roleDefault {
+		name, args = name+" --role "+role, append(args, "--role", role)
+	}
+	c, m, err := startChild(ctx, name, bin, args, dir,
 		childEnv("HOOKD_DATABASE_URL="+database), hookdStarted)
 	if err != nil {
 		return nil, "", err

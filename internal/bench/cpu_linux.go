@@ -56,3 +56,26 @@ func selfCPU() time.Duration {
 func dieWithParent(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
+
+// processMemory returns a memory figure of process pid in bytes, read from
+// /proc/PID/status: field "VmRSS" (resident now) or "VmHWM" (the most it
+// was resident); -1 if it cannot be read.
+func processMemory(pid int, field string) int64 {
+	if pid <= 0 {
+		return -1
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return -1
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kb << 10
+		}
+	}
+	return -1
+}

@@ -16,3 +16,6 @@ func selfCPU() time.Duration { return -1 }
 // dieWithParent does nothing outside Linux: children are killed by the
 // benchmark's cleanup only.
 func dieWithParent(*exec.Cmd) {}
+
+// processMemory is unknown outside Linux (no /proc/PID/status).
+func processMemory(int, string) int64 { return -1 }

@@ -36,6 +36,16 @@ type load struct {
 
 	// PID is the server process whose CPU time is read (Linux); 0 for none.
 	PID int
+
+	// Track records the event ID and arrival time of every 202, warm-up
+	// and late answers included, for the delivery measurements.
+	Track bool
+}
+
+// ack is a 202 answer: the event it acknowledged and when it arrived.
+type ack struct {
+	id string
+	at time.Time
 }
 
 // loadResult is what a load measured in its window.
@@ -49,6 +59,12 @@ type loadResult struct {
 	Errors     int // no answer at all
 	DupsSent   int // requests that resent an earlier one
 	FirstError string
+
+	// Acks are the 202 answers of a load with Track, in no order.
+	Acks []ack
+	// Start and End bound the measured window; Stopped is when the last
+	// answer arrived. They are set on a load's result, not on sums.
+	Start, End, Stopped time.Time
 
 	// ServerCPU and ClientCPU are the CPU time used in the window by the
 	// server process and by this process; -1 when unknown.
@@ -71,6 +87,7 @@ func (r *loadResult) add(o *loadResult) {
 	r.Non2xx += o.Non2xx
 	r.Errors += o.Errors
 	r.DupsSent += o.DupsSent
+	r.Acks = append(r.Acks, o.Acks...)
 	if r.FirstError == "" {
 		r.FirstError = o.FirstError
 	}
@@ -148,6 +165,7 @@ func (l *load) run(ctx context.Context) (*loadResult, error) {
 		wg.Go(func() { c.loop(rctx, &sent) })
 	}
 	wg.Wait()
+	stopped := time.Now()
 	<-sampled
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -162,6 +180,7 @@ func (l *load) run(ctx context.Context) (*loadResult, error) {
 	for _, s := range stats {
 		res.add(s)
 	}
+	res.Start, res.End, res.Stopped = wStart, wEnd, stopped
 	slices.Sort(res.Latencies)
 	return res, nil
 }
@@ -251,12 +270,14 @@ func (c *conn) loop(ctx context.Context, sent *atomic.Int64) {
 		var errText string
 		if err == nil {
 			status = resp.StatusCode
-			var snippet [200]byte
+			var snippet [512]byte
 			k, _ := io.ReadFull(resp.Body, snippet[:])
 			_, err = io.Copy(io.Discard, resp.Body) // to EOF: keeps the connection
 			resp.Body.Close()
 			if status/100 != 2 {
-				errText = fmt.Sprintf("HTTP %d: %s", status, snippet[:k])
+				errText = fmt.Sprintf("HTTP %d: %.200s", status, snippet[:k])
+			} else if c.Track && status == http.StatusAccepted && err == nil {
+				c.stats.Acks = append(c.stats.Acks, ack{eventID(snippet[:k]), time.Now()})
 			}
 		}
 		end := time.Now()
@@ -292,6 +313,21 @@ func (c *conn) loop(ctx context.Context, sent *atomic.Int64) {
 			s.Latencies = append(s.Latencies, end.Sub(start))
 		}
 	}
+}
+
+// eventID returns the event_id of a 202 answer's body, "" if it has none.
+// The body is hookd's, written by hand in a fixed form, so a search does.
+func eventID(body []byte) string {
+	const field = `"event_id":"`
+	_, rest, ok := bytes.Cut(body, []byte(field))
+	if !ok {
+		return ""
+	}
+	id, _, ok := bytes.Cut(rest, []byte(`"`))
+	if !ok {
+		return ""
+	}
+	return string(id)
 }
 
 // makeBody returns a JSON body of about size bytes (never less than the
