@@ -199,10 +199,14 @@ func TestBenchBadFlags(t *testing.T) {
 	if err := parseSettings(t).Check(); err != nil {
 		t.Fatalf("the defaults: %v", err)
 	}
+	if err := parseSettings(t, "--rate", "0").Check(); err != nil {
+		t.Errorf("--rate 0, which skips the open loop: %v", err)
+	}
 	for _, args := range [][]string{
 		{"--rounds", "0"}, {"--rounds", "100"}, {"--duration", "0s"}, {"--duration", "400ms", "--rounds", "5"},
 		{"--connections", "0"},
 		{"--duplicates", "1"}, {"--warmup", "-1s"}, {"--database", "sqlite:x.db"},
+		{"--rate", "-1"}, {"--rate", "0.5", "--open-duration", "1s"}, {"--open-duration", "0s"}, {"--max-outstanding", "0"}, {"--drain-wait", "0s"},
 	} {
 		err := parseSettings(t, args...).Check()
 		if err == nil || !strings.Contains(err.Error(), args[0]) {
