@@ -79,3 +79,9 @@ func processMemory(pid int, field string) int64 {
 	}
 	return -1
 }
+
+// resetPeakMemory resets process pid's VmHWM to its current VmRSS, so that
+// VmHWM then tells the peak of one measurement; false if it cannot.
+func resetPeakMemory(pid int) bool {
+	return pid > 0 && os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0) == nil
+}

@@ -19,3 +19,6 @@ func dieWithParent(*exec.Cmd) {}
 
 // processMemory is unknown outside Linux (no /proc/PID/status).
 func processMemory(int, string) int64 { return -1 }
+
+// resetPeakMemory cannot reset anything outside Linux.
+func resetPeakMemory(int) bool { return false }

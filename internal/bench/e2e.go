@@ -166,9 +166,12 @@ type rssSampler struct {
 	done chan int64 // the most seen, in bytes; -1 if unknown
 }
 
-// sampleRSS samples process pid's VmRSS every 50ms until stop.
+// sampleRSS samples process pid's VmRSS every 50ms until stopped. Where
+// the kernel lets it reset the process's VmHWM first, the peak VmHWM then
+// reports counts too: it catches what falls between two samples.
 func sampleRSS(pid int) *rssSampler {
 	r := &rssSampler{stop: make(chan struct{}), done: make(chan int64, 1)}
+	exact := resetPeakMemory(pid)
 	go func() {
 		peak := processMemory(pid, "VmRSS")
 		tick := time.NewTicker(50 * time.Millisecond)
@@ -176,7 +179,11 @@ func sampleRSS(pid int) *rssSampler {
 		for {
 			select {
 			case <-r.stop:
-				r.done <- max(peak, processMemory(pid, "VmRSS"))
+				peak = max(peak, processMemory(pid, "VmRSS"))
+				if exact {
+					peak = max(peak, processMemory(pid, "VmHWM"))
+				}
+				r.done <- peak
 				return
 			case <-tick.C:
 				peak = max(peak, processMemory(pid, "VmRSS"))

@@ -85,6 +85,7 @@ schedule:
 			}
 			if !time.Now().Before(end) {
 				<-slots
+				res.HeldBack--
 				break schedule // the rest of the schedule is past: not sent
 			}
 		}
