@@ -545,7 +545,7 @@ const (
 // job of the throughput runs competes with the forwards, nor needs an SMTP
 // server), which then stops; a worker-only hookd is started on that
 // database and timed until every event was forwarded.
-func (b *runner) drain(ctx context.Context, cfgPath string, sink *sink) (*Drain, error) {
+func (b *runner) drain(ctx context.Context, cfgPath string, sk *sink) (*Drain, error) {
 	f := b.flags
 	db, err := b.dbs.newDatabase(ctx)
 	if err != nil {
@@ -577,7 +577,7 @@ func (b *runner) drain(ctx context.Context, cfgPath string, sink *sink) (*Drain,
 	}
 
 	b.logf("drain: starting hookd serve --role worker")
-	sink.reset()
+	sk.reset()
 	start := time.Now()
 	w, _, err := b.start(ctx, func() (c *child, _ []string, err error) {
 		c, _, err = startHookd(ctx, f.Binary, b.dir, cfgPath, roleWorker, db)
@@ -592,7 +592,7 @@ func (b *runner) drain(ctx context.Context, cfgPath string, sink *sink) (*Drain,
 	defer tick.Stop()
 	last, lastChange := 0, time.Now()
 	for {
-		n, first, latest := sink.progress()
+		n, first, latest := sk.progress()
 		res.CompletedForward = n
 		if n >= res.Events {
 			res.Seconds = latest.Sub(first).Seconds()
