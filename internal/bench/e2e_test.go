@@ -139,7 +139,7 @@ func TestOpenLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	services := map[string]*hookd.Service{"noop": {Name: "noop", Verifier: v, Actions: []hookd.Action{{Type: hookd.ActionNoop}}}}
+	services := map[string]*hookd.Service{"noop": {Name: "noop", Verifier: v, MaxBody: 1 << 20, IdempotencyTTL: time.Hour, Actions: []hookd.Action{{Type: hookd.ActionNoop}}}}
 	srv := httptest.NewServer(Baseline(services, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	o := &openLoad{URL: srv.URL + "/webhooks/noop", Secret: []byte(secret), BodySize: 200, KeyPrefix: "t",
