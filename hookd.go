@@ -175,6 +175,8 @@ const (
 
 // Job is one attempt series of an action for an event.
 type Job struct {
+	// ID is the job's number in the queue; 0 for a job still in its
+	// event's outbox, and for a settled one.
 	ID          int64
 	EventID     string
 	Service     string
@@ -185,6 +187,9 @@ type Job struct {
 	MaxAttempts int
 	LastError   string
 	CreatedAt   time.Time
+	// Settled marks a first attempt that succeeded in the process that
+	// accepted the event and so never entered the queue.
+	Settled bool
 }
 
 // JobArgs are the arguments of every background job hookd enqueues. One job
@@ -374,11 +379,24 @@ type Store interface {
 func LatestJobs(jobs []*Job) map[int]*Job {
 	latest := map[int]*Job{}
 	for _, j := range jobs {
-		if l := latest[j.ActionIndex]; l == nil || j.ID == 0 || (l.ID != 0 && j.ID > l.ID) {
+		if l := latest[j.ActionIndex]; l == nil || newer(j, l) {
 			latest[j.ActionIndex] = j
 		}
 	}
 	return latest
+}
+
+// newer reports whether j came after l, two jobs of one action: a first
+// attempt settled without the queue came first of all, a job still in the
+// outbox last, and queued jobs in the order of their IDs.
+func newer(j, l *Job) bool {
+	switch {
+	case j.Settled || l.Settled:
+		return l.Settled && !j.Settled
+	case j.ID == 0 || l.ID == 0:
+		return j.ID == 0
+	}
+	return j.ID > l.ID
 }
 
 // StatusOf derives an event's status from its jobs: pending while any

@@ -23,6 +23,9 @@ func TestStatusOf(t *testing.T) {
 		{"replayed and succeeded", []*Job{job(1, 0, JobFailed), job(3, 0, JobSucceeded)}, EventSucceeded},
 		{"replay in the outbox", []*Job{job(0, 0, JobPending), job(5, 0, JobFailed)}, EventPending},
 		{"replay queued", []*Job{job(5, 0, JobFailed), job(9, 0, JobPending)}, EventPending},
+		{"settled, then replayed and failed", []*Job{{ActionIndex: 0, State: JobSucceeded, Settled: true}, job(9, 0, JobFailed)}, EventFailed},
+		{"settled beside a retry", []*Job{{ActionIndex: 0, State: JobSucceeded, Settled: true}, job(4, 1, JobRetrying)}, EventPending},
+		{"settled, replay in the outbox", []*Job{{ActionIndex: 0, State: JobSucceeded, Settled: true}, job(0, 0, JobPending)}, EventPending},
 	} {
 		if got := StatusOf(tt.jobs); got != tt.want {
 			t.Errorf("%s: StatusOf = %s, want %s", tt.name, got, tt.want)

@@ -128,8 +128,8 @@ func TestFirstAttemptRunsAfterTheCommit(t *testing.T) {
 	id := b.accept(t, "k1")
 	waitFor(t, "the event to settle", func() bool { return b.event(t, id).Status != hookd.EventPending })
 	ev := b.event(t, id)
-	if ev.Status != hookd.EventSucceeded || len(ev.Jobs) != 1 || ev.Jobs[0].Attempts != 1 || ev.Jobs[0].ID == 0 {
-		t.Fatalf("status %s, jobs %+v; want one succeeded job after one attempt", ev.Status, ev.Jobs[0])
+	if ev.Status != hookd.EventSucceeded || len(ev.Jobs) != 1 || ev.Jobs[0].Attempts != 1 || !ev.Jobs[0].Settled {
+		t.Fatalf("status %s, jobs %+v; want one succeeded job after one attempt, settled without the queue", ev.Status, ev.Jobs[0])
 	}
 	if n := b.hits.Load(); n != 1 {
 		t.Errorf("sink hit %d times, want 1", n)

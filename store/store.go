@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 
@@ -243,18 +244,58 @@ func DecodePending(id, service string, b []byte) ([]hookd.NewJob, error) {
 	return jobs, nil
 }
 
-// SetJobs sets an event's jobs and status: first the jobs still in its
-// outbox column (pending, nil for NULL), then those queued in River.
-func SetJobs(ev *hookd.Event, queued []*hookd.Job, pending []byte) error {
+// SetJobs sets an event's jobs and status: first the first attempts that
+// succeeded without the queue (settled, nil for NULL), then the jobs still
+// in its outbox column (pending, nil for NULL), then those queued in River.
+func SetJobs(ev *hookd.Event, queued []*hookd.Job, pending, settled []byte) error {
+	var jobs []*hookd.Job
+	if settled != nil {
+		var s []settledJob
+		if err := json.Unmarshal(settled, &s); err != nil {
+			return fmt.Errorf("event %s: settled jobs: %w", ev.ID, err)
+		}
+		for _, j := range s {
+			jobs = append(jobs, &hookd.Job{EventID: ev.ID, Service: ev.Service, Action: j.Type, ActionIndex: j.Action,
+				State: hookd.JobSucceeded, Attempts: 1, MaxAttempts: j.MaxAttempts, CreatedAt: time.UnixMicro(j.At).UTC(), Settled: true})
+		}
+	}
 	if pending != nil {
 		nj, err := DecodePending(ev.ID, ev.Service, pending)
 		if err != nil {
 			return err
 		}
-		queued = append(pendingJobs(nj), queued...)
+		jobs = append(jobs, pendingJobs(nj)...)
 	}
-	ev.Jobs, ev.Status = queued, hookd.StatusOf(queued)
+	jobs = append(jobs, queued...)
+	ev.Jobs, ev.Status = jobs, hookd.StatusOf(jobs)
 	return nil
+}
+
+// settledJob is one entry of an event's settled column.
+type settledJob struct {
+	Action      int    `json:"action"`
+	Type        string `json:"type"`
+	MaxAttempts int    `json:"max_attempts"`
+	At          int64  `json:"at"` // when the attempt started, Unix microseconds
+}
+
+// EncodeSettled returns the settled column of an event whose first
+// attempts are attempts: those that succeeded, which need no queue job. Nil
+// (NULL) when none did. Failed attempts go into the queue as jobs instead
+// (jobs.FullInsertParams), where their retries and dead letters live.
+func EncodeSettled(attempts []hookd.Attempt) []byte {
+	var s []settledJob
+	for _, a := range attempts {
+		if a.Error == "" {
+			s = append(s, settledJob{Action: a.Job.Args.ActionIndex, Type: a.Job.Args.Action,
+				MaxAttempts: a.Job.MaxAttempts, At: a.StartedAt.UnixMicro()})
+		}
+	}
+	if s == nil {
+		return nil
+	}
+	b, _ := json.Marshal(s) // ints and strings always encode
+	return b
 }
 
 // pendingJobs shows an event's not yet dispatched jobs as pending jobs

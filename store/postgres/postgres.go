@@ -236,7 +236,7 @@ ORDER BY n
 ON CONFLICT (service, idempotency_key) DO UPDATE SET
     id = excluded.id, payload_hash = excluded.payload_hash, body = excluded.body, header = excluded.header,
     received_at = excluded.received_at, expires_at = excluded.expires_at, pending_jobs = excluded.pending_jobs,
-    due_at = excluded.due_at
+    due_at = excluded.due_at, settled_jobs = NULL
 WHERE hookd_event.expires_at <= excluded.received_at
 RETURNING id`
 
@@ -437,18 +437,23 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		return nil, nil
 	}
 	ids, untils := make([]string, len(settlements)), make([]time.Time, len(settlements))
+	succeeded := make([]*string, len(settlements))
 	for i, st := range settlements {
 		ids[i], untils[i] = st.Claim.EventID, st.Claim.Until
+		if b := store.EncodeSettled(st.Attempts); b != nil {
+			s := string(b)
+			succeeded[i] = &s
+		}
 	}
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return nil, wrap("settle", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	rows, err := tx.Query(ctx, `UPDATE hookd_event e SET pending_jobs = NULL, due_at = NULL
-		FROM unnest($1::text[], $2::timestamptz[]) AS c(id, until)
+	rows, err := tx.Query(ctx, `UPDATE hookd_event e SET pending_jobs = NULL, due_at = NULL, settled_jobs = c.settled::jsonb
+		FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS c(id, until, settled)
 		WHERE e.id = c.id AND e.due_at = c.until AND e.pending_jobs IS NOT NULL
-		RETURNING e.id`, ids, untils)
+		RETURNING e.id`, ids, untils, succeeded)
 	if err != nil {
 		return nil, wrap("settle", err)
 	}
@@ -464,22 +469,16 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		}
 		settled = append(settled, st.Claim)
 		for _, a := range st.Attempts {
-			params = append(params, jobs.FullInsertParams(a))
+			if a.Error != "" { // a success is in the settled column
+				params = append(params, jobs.FullInsertParams(a))
+			}
 		}
 	}
-	// The driver's many-row insert drops the errors column: failed
-	// attempts, the fewer, go in one by one.
+	// Failed attempts go in one by one: the driver's many-row insert drops
+	// the errors column.
 	exec := riverpgxv5.New(db.pool).UnwrapExecutor(tx)
-	var succeeded []*riverdriver.JobInsertFullParams
 	for _, p := range params {
-		if len(p.Errors) == 0 {
-			succeeded = append(succeeded, p)
-		} else if _, err := exec.JobInsertFull(ctx, p); err != nil {
-			return nil, wrap("settle: enqueue", err)
-		}
-	}
-	if len(succeeded) > 0 {
-		if _, err := exec.JobInsertFullMany(ctx, &riverdriver.JobInsertFullManyParams{Jobs: succeeded}); err != nil {
+		if _, err := exec.JobInsertFull(ctx, p); err != nil {
 			return nil, wrap("settle: enqueue", err)
 		}
 	}
@@ -610,7 +609,7 @@ FROM (SELECT DISTINCT ON (args ->> 'action') state FROM river_job
 
 // Event returns one event with its body and jobs.
 func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
-	ev, pending, err := db.event(ctx, id)
+	ev, pending, settled, err := db.event(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -618,7 +617,7 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := store.SetJobs(ev, queued, pending); err != nil {
+	if err := store.SetJobs(ev, queued, pending, settled); err != nil {
 		return nil, err
 	}
 	return ev, nil
@@ -627,29 +626,28 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 // EventWithoutJobs returns one event without its jobs and status: what a worker
 // needs, in one query.
 func (db *DB) EventWithoutJobs(ctx context.Context, id string) (*hookd.Event, error) {
-	ev, _, err := db.event(ctx, id)
+	ev, _, _, err := db.event(ctx, id)
 	return ev, err
 }
 
-// event reads an event's row and its outbox column.
-func (db *DB) event(ctx context.Context, id string) (*hookd.Event, []byte, error) {
+// event reads an event's row, its outbox column and its settled column.
+func (db *DB) event(ctx context.Context, id string) (ev *hookd.Event, pending, settled []byte, err error) {
 	if !storable(id) {
-		return nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
+		return nil, nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	}
-	ev := &hookd.Event{}
+	ev = &hookd.Event{}
 	var header string
-	var pending []byte
-	err := db.pool.QueryRow(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at,
-		pending_jobs::text FROM hookd_event WHERE id = $1`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
-		&ev.Body, &header, &ev.ReceivedAt, &ev.ExpiresAt, &pending)
+	err = db.pool.QueryRow(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at,
+		pending_jobs::text, settled_jobs::text FROM hookd_event WHERE id = $1`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey,
+		&ev.PayloadHash, &ev.Body, &header, &ev.ReceivedAt, &ev.ExpiresAt, &pending, &settled)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
+		return nil, nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	} else if err != nil {
-		return nil, nil, wrap("event", err)
+		return nil, nil, nil, wrap("event", err)
 	}
 	ev.Header = store.DecodeHeader([]byte(header))
 	ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
-	return ev, pending, nil
+	return ev, pending, settled, nil
 }
 
 const jobColumns = `SELECT id, coalesce(args ->> 'event_id', ''), coalesce(args ->> 'service', ''),

@@ -44,6 +44,7 @@ type DB struct {
 	mu            sync.Mutex
 	inserts       map[int]*sql.Stmt // by row count
 	existingEvent *sql.Stmt
+	settleEvent   *sql.Stmt // prepared by the first Settle
 }
 
 var _ hookd.Store = (*DB)(nil)
@@ -133,6 +134,9 @@ func (db *DB) Close() error {
 	if db.existingEvent != nil {
 		db.existingEvent.Close()
 	}
+	if db.settleEvent != nil {
+		db.settleEvent.Close()
+	}
 	return db.db.Close()
 }
 
@@ -179,6 +183,11 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 	}
 	return nil
 }
+
+// settleEvent ends a claim that still holds and records the first
+// attempts that succeeded.
+const settleEvent = `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL, settled_jobs = ?
+WHERE id = ? AND due_at = ? AND pending_jobs IS NOT NULL`
 
 // riverJobIndex finds an event's jobs in River's table.
 const riverJobIndex = `CREATE INDEX IF NOT EXISTS hookd_river_job_event_id ON river_job (json_extract(args, '$.event_id'))`
@@ -241,7 +250,8 @@ const existingEvent = `SELECT id, payload_hash, expires_at FROM hookd_event WHER
 
 // takeOver gives an expired key's row to a new event.
 const takeOver = `UPDATE hookd_event SET
-    id = ?, payload_hash = ?, body = ?, header = ?, received_at = ?, expires_at = ?, pending_jobs = ?, due_at = ?
+    id = ?, payload_hash = ?, body = ?, header = ?, received_at = ?, expires_at = ?, pending_jobs = ?, due_at = ?,
+    settled_jobs = NULL
 WHERE service = ? AND idempotency_key = ? AND expires_at <= ?`
 
 // insertStmt returns the prepared insert of n rows.
@@ -426,6 +436,18 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	if len(settlements) == 0 {
 		return nil, nil
 	}
+	// Prepare before the transaction: with one connection, the pool has
+	// none to prepare on while a transaction holds it.
+	db.mu.Lock()
+	if db.settleEvent == nil {
+		st, err := db.db.PrepareContext(ctx, settleEvent)
+		if err != nil {
+			db.mu.Unlock()
+			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		db.settleEvent = st
+	}
+	db.mu.Unlock()
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, unavailable(err)
@@ -433,9 +455,9 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	defer tx.Rollback()
 	var settled []hookd.Claim
 	var rows []*riverdriver.JobInsertFullParams
+	update := tx.StmtContext(ctx, db.settleEvent)
 	for _, st := range settlements {
-		res, err := tx.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL
-			WHERE id = ? AND due_at = ? AND pending_jobs IS NOT NULL`, st.Claim.EventID, st.Claim.Until.UnixMicro())
+		res, err := update.ExecContext(ctx, nullable(store.EncodeSettled(st.Attempts)), st.Claim.EventID, st.Claim.Until.UnixMicro())
 		if err != nil {
 			return nil, fmt.Errorf("settle: %w", err)
 		}
@@ -444,7 +466,9 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		}
 		settled = append(settled, st.Claim)
 		for _, a := range st.Attempts {
-			rows = append(rows, jobs.FullInsertParams(a))
+			if a.Error != "" { // a success is in the settled column
+				rows = append(rows, jobs.FullInsertParams(a))
+			}
 		}
 	}
 	if len(rows) > 0 {
@@ -628,7 +652,7 @@ WHERE rn = 1)`
 
 // Event returns one event with its body and jobs.
 func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
-	ev, pending, err := db.event(ctx, id)
+	ev, pending, settled, err := db.event(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -636,7 +660,7 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := store.SetJobs(ev, queued, pending); err != nil {
+	if err := store.SetJobs(ev, queued, pending, settled); err != nil {
 		return nil, err
 	}
 	return ev, nil
@@ -645,26 +669,26 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 // EventWithoutJobs returns one event without its jobs and status: what a worker
 // needs, in one query.
 func (db *DB) EventWithoutJobs(ctx context.Context, id string) (*hookd.Event, error) {
-	ev, _, err := db.event(ctx, id)
+	ev, _, _, err := db.event(ctx, id)
 	return ev, err
 }
 
-// event reads an event's row and its outbox column.
-func (db *DB) event(ctx context.Context, id string) (*hookd.Event, []byte, error) {
-	ev := &hookd.Event{}
-	var header, pending []byte
+// event reads an event's row, its outbox column and its settled column.
+func (db *DB) event(ctx context.Context, id string) (ev *hookd.Event, pending, settled []byte, err error) {
+	ev = &hookd.Event{}
+	var header []byte
 	var received, expires int64
-	err := db.db.QueryRowContext(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header, received_at, expires_at,
-		pending_jobs FROM hookd_event WHERE id = ?`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
-		&ev.Body, &header, &received, &expires, &pending)
+	err = db.db.QueryRowContext(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header, received_at, expires_at,
+		pending_jobs, settled_jobs FROM hookd_event WHERE id = ?`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
+		&ev.Body, &header, &received, &expires, &pending, &settled)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
+		return nil, nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	} else if err != nil {
-		return nil, nil, fmt.Errorf("event: %w", err)
+		return nil, nil, nil, fmt.Errorf("event: %w", err)
 	}
 	ev.Header = store.DecodeHeader(header)
 	ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
-	return ev, pending, nil
+	return ev, pending, settled, nil
 }
 
 const jobColumns = `SELECT id, json_extract(args, '$.event_id'), json_extract(args, '$.service'),
