@@ -165,3 +165,33 @@ func TestReclaim(t *testing.T) {
 		t.Errorf("Dispatch after Reclaim = %d, %v; want the claimed event", n, err)
 	}
 }
+
+// Settle commits without an fsync of its own; every other transaction
+// keeps synchronous=FULL.
+func TestSettleLeavesSynchronousFull(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "hookd.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sub := storetest.Submission("svc", "k1", `{}`, 1)
+	sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	if _, err := db.Accept(ctx, []hookd.Submission{sub}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	got, err := db.Settle(ctx, []hookd.Settlement{{Claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil},
+		Attempts: []hookd.Attempt{{Job: sub.Jobs[0], StartedAt: now, FinishedAt: now}}}})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Settle = %v, %v", got, err)
+	}
+	var level int
+	if err := db.db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level); err != nil || level != 2 {
+		t.Fatalf("synchronous after Settle = %d, %v; want 2 (FULL)", level, err)
+	}
+}

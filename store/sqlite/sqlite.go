@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -37,6 +38,7 @@ var migrations embed.FS
 // DB is a hookd store in one SQLite file.
 type DB struct {
 	db    *sql.DB
+	sync  string                 // the synchronous pragma of every transaction but Settle's
 	river *river.Client[*sql.Tx] // insert-only: workers run elsewhere
 
 	// The ingest path's statements, prepared once: parsing SQL costs more
@@ -118,7 +120,7 @@ func Open(path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: river client: %w", err)
 	}
-	return &DB{db: db, river: rc, inserts: map[int]*sql.Stmt{}}, nil
+	return &DB{db: db, sync: sync, river: rc, inserts: map[int]*sql.Stmt{}}, nil
 }
 
 // SQL returns the underlying database, for River's workers.
@@ -448,7 +450,29 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		db.settleEvent = st
 	}
 	db.mu.Unlock()
-	tx, err := db.db.BeginTx(ctx, nil)
+	// A settlement need not survive a power cut: lost, it leaves the claim
+	// in place, and the work is done again after it expires. So it commits
+	// without an fsync of its own (synchronous=NORMAL); the next ingest
+	// commit's fsync makes it durable with the rest of the WAL. The pragma
+	// is the connection's: it is held until the setting is back.
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer conn.Close()
+	if db.sync == "FULL" || db.sync == "EXTRA" {
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+			return nil, fmt.Errorf("settle: %w", err)
+		}
+		defer func() {
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+db.sync); err != nil {
+				// Never hand on a connection that would commit ingest
+				// without its fsync.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, unavailable(err)
 	}
