@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -72,8 +73,13 @@ type Server struct {
 	failNext   int
 	failCode   int
 	failAlways int
+	dropNext   int
 	closed     bool
 	t          testing.TB
+
+	conns    map[net.Conn]bool // open client connections
+	accepted int               // connections accepted so far
+	held     chan struct{}     // while set, DATA waits until it is closed
 }
 
 // Start starts a plain SMTP server (no TLS, no authentication) on
@@ -93,19 +99,17 @@ func StartWith(t testing.TB, o Options) *Server {
 	if o.Username != "" && o.TLSConfig == nil {
 		t.Fatal("smtptest: AUTH needs a TLSConfig (it is only offered over TLS)")
 	}
-	s := &Server{opts: o, changed: make(chan struct{}), t: t}
+	s := &Server{opts: o, changed: make(chan struct{}), t: t, conns: map[net.Conn]bool{}}
 
-	var l net.Listener
-	var err error
-	if o.ImplicitTLS {
-		l, err = tls.Listen("tcp", "127.0.0.1:0", o.TLSConfig)
-	} else {
-		l, err = net.Listen("tcp", "127.0.0.1:0")
-	}
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("smtptest: listen: %v", err)
 	}
-	s.addr = l.Addr().String()
+	s.addr = tl.Addr().String()
+	var l net.Listener = &countingListener{Listener: tl, s: s}
+	if o.ImplicitTLS {
+		l = tls.NewListener(l, o.TLSConfig)
+	}
 
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = "localhost"
@@ -126,6 +130,10 @@ func StartWith(t testing.TB, o Options) *Server {
 	t.Cleanup(func() {
 		s.mu.Lock()
 		s.closed = true
+		if s.held != nil {
+			close(s.held)
+			s.held = nil
+		}
 		s.mu.Unlock()
 		_ = srv.Close()
 		// Close only closes listeners that Serve has registered; if the
@@ -214,6 +222,51 @@ func (s *Server) Attempts() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.attempts
+}
+
+// DropNext makes the next n transactions end with the connection closed
+// after the message data arrived and before any reply: the client cannot
+// tell whether the message was accepted (it was not).
+func (s *Server) DropNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropNext = n
+}
+
+// Connections returns the number of client connections accepted so far.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
+}
+
+// CloseConnections closes every open client connection, as a server does
+// to clients idle too long or when it restarts; the listener stays open.
+func (s *Server) CloseConnections() {
+	s.mu.Lock()
+	conns := slices.Collect(maps.Keys(s.conns))
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+// HoldData makes every transaction wait at the end of DATA, before it is
+// accepted or refused, until the returned release is called. Tests use it
+// to keep transactions in flight.
+func (s *Server) HoldData() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := make(chan struct{})
+	s.held = held
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.held == held {
+			close(held)
+			s.held = nil
+		}
+	}
 }
 
 func mustFailCode(code int) {
@@ -334,6 +387,20 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	s := ss.srv
+	s.mu.Lock()
+	held, drop := s.held, s.dropNext > 0
+	if drop {
+		s.dropNext--
+	}
+	s.mu.Unlock()
+	if held != nil {
+		<-held
+	}
+	if drop {
+		_ = ss.conn.Close()
+		return errors.New("smtptest: connection dropped")
+	}
 	if ss.failCode != 0 {
 		return smtpError(ss.failCode)
 	}
@@ -414,6 +481,39 @@ func (c *crlfStripper) Read(p []byte) (int, error) {
 			return j, err
 		}
 	}
+}
+
+// countingListener counts and tracks the connections it accepts, so that
+// tests can count connections and close them from the server's side.
+type countingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, s: l.s}
+	l.s.mu.Lock()
+	l.s.accepted++
+	l.s.conns[tc] = true
+	l.s.notifyLocked()
+	l.s.mu.Unlock()
+	return tc, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	s *Server
+}
+
+func (c *trackedConn) Close() error {
+	c.s.mu.Lock()
+	delete(c.s.conns, c)
+	c.s.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // testLogger sends the go-smtp server's error log to the test log while
