@@ -12,11 +12,16 @@ import (
 	"time"
 )
 
-// Default ports and timeout.
+// Default ports, timeout and connection reuse.
 const (
 	DefaultPort        = 25  // for smtp:// URLs
 	DefaultPortTLS     = 465 // for smtps:// URLs
 	DefaultSendTimeout = 30 * time.Second
+
+	DefaultMaxConns    = 16
+	DefaultIdleTimeout = 30 * time.Second
+	DefaultMaxMessages = 100
+	DefaultMaxConnAge  = 5 * time.Minute
 )
 
 // Config configures a Sender. It is plain data: the config package fills it
@@ -37,6 +42,22 @@ type Config struct {
 	// Timeout bounds one Send: connecting, the SMTP conversation and the
 	// message transfer. Defaults to 30s.
 	Timeout time.Duration
+
+	// MaxConns bounds the connections open to the server, and so the
+	// messages in flight: a Send waits for a free connection. hookd serve
+	// sets it to workers.max_per_destination, the cap on attempts in
+	// flight to one destination. Defaults to DefaultMaxConns.
+	MaxConns int
+
+	// A connection is kept open for further messages until it has been
+	// idle for IdleTimeout (servers drop idle clients, and an idle
+	// connection holds one of theirs), has carried MaxMessages messages,
+	// or is MaxConnAge old (so that a server's DNS or certificate change
+	// is seen). They default to DefaultIdleTimeout, DefaultMaxMessages and
+	// DefaultMaxConnAge.
+	IdleTimeout time.Duration
+	MaxMessages int
+	MaxConnAge  time.Duration
 
 	// TLSConfig, when set, is used for STARTTLS and implicit TLS instead of
 	// the system's roots; its ServerName defaults to the URL's host. Tests
@@ -139,6 +160,10 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("smtp.timeout: %v is negative", c.Timeout))
+	}
+	// Not read from the configuration file: these are programming errors.
+	if c.MaxConns < 0 || c.IdleTimeout < 0 || c.MaxMessages < 0 || c.MaxConnAge < 0 {
+		errs = append(errs, errors.New("email: MaxConns, IdleTimeout, MaxMessages and MaxConnAge must not be negative"))
 	}
 	return errors.Join(errs...)
 }

@@ -25,13 +25,15 @@ type Message struct {
 	Body    string // plain text
 }
 
-// Sender sends messages to one SMTP server. It is safe for concurrent use;
-// every Send opens its own connection.
+// Sender sends messages to one SMTP server. It is safe for concurrent use.
+// It keeps up to Config.MaxConns connections open and sends many messages
+// on each; Close closes them.
 type Sender struct {
 	endpoint Endpoint
 	from     string
 	timeout  time.Duration
 	tls      *tls.Config
+	pool     *pool
 }
 
 // NewSender validates c and returns a Sender for it. It does not connect.
@@ -47,12 +49,18 @@ func NewSender(c Config) (*Sender, error) {
 	if tc.ServerName == "" {
 		tc.ServerName = e.Host
 	}
-	return &Sender{
+	c.MaxConns = cmp.Or(c.MaxConns, DefaultMaxConns)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxMessages = cmp.Or(c.MaxMessages, DefaultMaxMessages)
+	c.MaxConnAge = cmp.Or(c.MaxConnAge, DefaultMaxConnAge)
+	s := &Sender{
 		endpoint: e,
 		from:     c.From,
 		timeout:  cmp.Or(c.Timeout, DefaultSendTimeout),
 		tls:      tc,
-	}, nil
+	}
+	s.pool = newPool(s, c)
+	return s, nil
 }
 
 // Send delivers m, taking at most the configured timeout and giving up when
@@ -84,11 +92,7 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	client, err := s.client(ctx)
-	if err != nil {
-		return hookd.Permanent(fmt.Errorf("email: %s", s.redact(err.Error())))
-	}
-	err = client.DialAndSendWithContext(ctx, msg)
+	err := s.send(ctx, msg)
 	if err == nil {
 		return nil
 	}
@@ -99,16 +103,94 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	return s.wrap(err)
 }
 
-// client builds a go-mail client for one Send. Building one per Send keeps
-// Sender free of shared connection state (go-mail's Client is not meant for
-// concurrent dials with different outcomes).
-func (s *Sender) client(ctx context.Context) (*mail.Client, error) {
+// Close closes the connections kept open between messages. A Send after
+// Close fails; one under way finishes and closes its connection.
+func (s *Sender) Close() error {
+	s.pool.close()
+	return nil
+}
+
+// send sends msg on a pooled connection. When a connection that was kept
+// open fails before the server accepted anything (the server closed it
+// while it was idle), msg is sent once more on a new connection.
+func (s *Sender) send(ctx context.Context, msg *mail.Msg) error {
+	c, err := s.pool.get(ctx)
+	if err != nil {
+		return err
+	}
+	healthy, err := c.send(ctx, msg)
+	if err != nil && c.reused && unsent(err) && ctx.Err() == nil {
+		if c, err = s.pool.redial(ctx, c); err != nil {
+			return err
+		}
+		healthy, err = c.send(ctx, msg)
+	}
+	s.pool.put(c, healthy)
+	return err
+}
+
+// unsent reports whether err shows that the server took nothing of the
+// message: the failure came before its data, and was no reply refusing it
+// (a connection error, or 421: the server is closing the connection).
+func unsent(err error) bool {
+	se, ok := errors.AsType[*mail.SendError](err)
+	if !ok {
+		return false
+	}
+	switch se.Reason {
+	case mail.ErrConnCheck, mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData:
+		code := se.ErrorCode()
+		return code == 0 || code == 421
+	}
+	return false
+}
+
+// dial opens a connection to the server: TCP (and TLS for smtps), the
+// greeting, EHLO, STARTTLS and AUTH. When ctx ends meanwhile, the
+// connection is closed (go-mail only uses its context to connect).
+func (s *Sender) dial(ctx context.Context) (*conn, error) {
+	c := &conn{created: time.Now()}
+	var stop func() bool
+	mc, err := s.client(func(dctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := s.connect(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		c.nc = nc
+		stop = context.AfterFunc(ctx, func() { _ = nc.Close() })
+		return nc, nil
+	})
+	if err != nil {
+		return nil, hookd.Permanent(err) // an option go-mail refuses
+	}
+	c.mc = mc
+	c.sc, err = mc.DialToSMTPClientWithContext(ctx)
+	if stop != nil && !stop() && err == nil {
+		err = context.Cause(ctx)
+	}
+	if err != nil {
+		// go-mail leaves the connection open when the greeting, EHLO,
+		// STARTTLS or AUTH fails.
+		if c.nc != nil {
+			_ = c.nc.Close()
+		}
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return c, nil
+}
+
+// client builds the go-mail client of one connection, dialing with dial.
+func (s *Sender) client(dial mail.DialContextFunc) (*mail.Client, error) {
 	e := s.endpoint
 	opts := []mail.Option{
 		mail.WithPort(e.Port),
 		mail.WithTimeout(s.timeout),
 		mail.WithTLSConfig(s.tls),
-		mail.WithDialContextFunc(s.dialer(ctx)),
+		mail.WithDialContextFunc(dial),
+		// A NOOP before each message and its RSET costs a round trip; a
+		// connection the server dropped shows at MAIL instead, before
+		// anything of the message was sent.
+		mail.WithoutNoop(),
 	}
 	if e.ImplicitTLS {
 		// The dialer does the handshake; WithSSL tells go-mail not to try
@@ -131,29 +213,22 @@ func (s *Sender) client(ctx context.Context) (*mail.Client, error) {
 	return mail.NewClient(e.Host, opts...)
 }
 
-// dialer connects (with a TLS handshake for smtps) and ties the connection
-// to ctx: when ctx ends, the connection is closed. go-mail only uses its
-// context to dial; closing the connection is what interrupts a conversation
-// that is under way, and it also closes connections that go-mail leaves
-// open when the greeting or EHLO fails.
-func (s *Sender) dialer(ctx context.Context) mail.DialContextFunc {
-	return func(dctx context.Context, network, addr string) (net.Conn, error) {
-		var d net.Dialer
-		conn, err := d.DialContext(dctx, network, addr)
-		if err != nil {
+// connect opens a TCP connection, with a TLS handshake for smtps.
+func (s *Sender) connect(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if s.endpoint.ImplicitTLS {
+		tc := tls.Client(conn, s.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = conn.Close()
 			return nil, err
 		}
-		if s.endpoint.ImplicitTLS {
-			tc := tls.Client(conn, s.tls)
-			if err := tc.HandshakeContext(dctx); err != nil {
-				_ = conn.Close()
-				return nil, err
-			}
-			conn = tc
-		}
-		context.AfterFunc(ctx, func() { _ = conn.Close() })
-		return conn, nil
+		conn = tc
 	}
+	return conn, nil
 }
 
 // classify marks err permanent when retrying cannot help.
