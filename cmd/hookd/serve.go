@@ -55,6 +55,7 @@ type Main struct {
 	engineDone chan struct{}
 	dispatcher *jobs.Dispatcher
 	workers    workers
+	mailer     *email.Sender
 	stop       context.CancelFunc // ends the dispatcher and the pruner
 	stopped    chan struct{}
 	servers    []*http.Server
@@ -91,10 +92,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	var worker *jobs.Worker
 	if m.Role == roleAll || m.Role == roleWorker {
-		mailer, err := email.NewSender(email.Config{URL: cfg.SMTP.URL, From: cfg.SMTP.From})
+		// As many connections to the mail server as attempts to it in flight.
+		mailer, err := email.NewSender(email.Config{URL: cfg.SMTP.URL, From: cfg.SMTP.From, MaxConns: cfg.Workers.MaxPerDestination})
 		if err != nil {
 			return err
 		}
+		m.mailer = mailer
 		worker = jobs.NewWorker(jobs.Config{
 			Events:            m.db,
 			Services:          m.Services,
@@ -330,6 +333,9 @@ func (m *Main) Close() error {
 			errs = append(errs, m.workers.StopAndCancel(cctx))
 			ccancel()
 		}
+	}
+	if m.mailer != nil {
+		errs = append(errs, m.mailer.Close())
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())
