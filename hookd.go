@@ -277,6 +277,23 @@ type Attempt struct {
 	Permanent bool
 }
 
+// Backlog is the work waiting in a store.
+type Backlog struct {
+	// Outbox is the events whose jobs wait in their outbox: not yet
+	// queued, nor settled after a first attempt in memory (those being
+	// attempted count too).
+	Outbox int
+	// Queued is the queued jobs waiting for their first attempt.
+	Queued int
+	// Retrying is the queued jobs waiting to run again after an attempt
+	// failed (retryable, or due and available again).
+	Retrying int
+	// Oldest is when the longest-waiting of those was accepted (an event
+	// in its outbox) or queued (a job; a job settled after its first
+	// attempt is queued at that attempt); zero when nothing waits.
+	Oldest time.Time
+}
+
 // Result is the outcome of one Submission. EventID is the new event's ID
 // for Accepted, the original's for Duplicate and Conflict.
 type Result struct {
@@ -365,6 +382,10 @@ type Store interface {
 	// returns how many it deleted. Failed and pending events stay: they
 	// are the dead letters and the work in progress.
 	Prune(ctx context.Context, now time.Time, limit int) (int, error)
+
+	// Backlog counts the work waiting, for operators' gauges. It reads
+	// indexes only where it can; a scrape calls it.
+	Backlog(ctx context.Context) (Backlog, error)
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -110,6 +110,30 @@ func (db *DB) Close() error {
 	return nil
 }
 
+// Backlog counts the work waiting in one statement (one snapshot): the
+// outbox through its partial index, the jobs through River's index on
+// state.
+func (db *DB) Backlog(ctx context.Context) (hookd.Backlog, error) {
+	var b hookd.Backlog
+	var outboxOldest, jobOldest *time.Time
+	err := db.pool.QueryRow(ctx, `SELECT o.n, o.oldest, j.queued, j.retrying, j.oldest FROM
+		(SELECT count(*) AS n, min(received_at) AS oldest FROM hookd_event WHERE pending_jobs IS NOT NULL) o,
+		(SELECT count(*) FILTER (WHERE state = 'available' AND attempt = 0) AS queued,
+			count(*) FILTER (WHERE state = 'retryable' OR attempt > 0) AS retrying,
+			min(created_at) AS oldest
+		FROM river_job WHERE state IN ('available', 'retryable') AND kind = `+jobKind+`) j`,
+	).Scan(&b.Outbox, &outboxOldest, &b.Queued, &b.Retrying, &jobOldest)
+	if err != nil {
+		return hookd.Backlog{}, wrap("backlog", err)
+	}
+	for _, t := range []*time.Time{outboxOldest, jobOldest} {
+		if t != nil && (b.Oldest.IsZero() || t.Before(b.Oldest)) {
+			b.Oldest = *t
+		}
+	}
+	return b, nil
+}
+
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.pool.Ping(ctx); err != nil {

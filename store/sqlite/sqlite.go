@@ -142,6 +142,39 @@ func (db *DB) Close() error {
 	return db.db.Close()
 }
 
+// Backlog counts the work waiting in one statement (one snapshot): the
+// outbox through its partial index, the jobs through River's index on
+// state.
+func (db *DB) Backlog(ctx context.Context) (hookd.Backlog, error) {
+	var b hookd.Backlog
+	var outboxOldest sql.NullInt64
+	var jobOldest sql.NullString
+	err := db.db.QueryRowContext(ctx, `SELECT o.n, o.oldest, j.queued, j.retrying, j.oldest FROM
+		(SELECT count(*) AS n, min(received_at) AS oldest FROM hookd_event WHERE pending_jobs IS NOT NULL) o,
+		(SELECT count(*) FILTER (WHERE state = 'available' AND attempt = 0) AS queued,
+			count(*) FILTER (WHERE state = 'retryable' OR attempt > 0) AS retrying,
+			min(created_at) AS oldest
+		FROM river_job WHERE state IN ('available', 'retryable') AND kind = 'hookd_action') j`,
+	).Scan(&b.Outbox, &outboxOldest, &b.Queued, &b.Retrying, &jobOldest)
+	if err != nil {
+		return hookd.Backlog{}, fmt.Errorf("backlog: %w", err)
+	}
+	if outboxOldest.Valid {
+		b.Oldest = time.UnixMicro(outboxOldest.Int64)
+	}
+	if jobOldest.Valid {
+		// River writes SQLite times as UTC text with milliseconds.
+		t, err := time.Parse("2006-01-02 15:04:05.999999999", jobOldest.String)
+		if err != nil {
+			return hookd.Backlog{}, fmt.Errorf("backlog: job created_at %q: %w", jobOldest.String, err)
+		}
+		if b.Oldest.IsZero() || t.Before(b.Oldest) {
+			b.Oldest = t
+		}
+	}
+	return b, nil
+}
+
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.db.PingContext(ctx); err != nil {

@@ -556,6 +556,49 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 	})
 
+	t.Run("BacklogCountsWaitingWork", func(t *testing.T) {
+		s, ctx := setup(t)
+		if b, err := s.Backlog(ctx); err != nil || b != (hookd.Backlog{}) {
+			t.Fatalf("empty store: Backlog = %+v, %v; want nothing waiting", b, err)
+		}
+		old := Submission("svc", "old", `{}`, 1)
+		old.Event.ReceivedAt = old.Event.ReceivedAt.Add(-time.Hour)
+		mustAccept(t, s, old, Submission("svc", "new", `{}`, 2))
+		b, err := s.Backlog(ctx)
+		if err != nil || b.Outbox != 2 || b.Queued != 0 || b.Retrying != 0 || !b.Oldest.Equal(old.Event.ReceivedAt) {
+			t.Fatalf("two events in their outboxes: Backlog = %+v, %v; want 2 in the outbox since %v", b, err, old.Event.ReceivedAt)
+		}
+		before := time.Now()
+		mustDispatch(t, s, 2)
+		after := time.Now()
+		b, err = s.Backlog(ctx)
+		// The jobs wait since they were queued; a second either side
+		// allows for the database's clock and rounding.
+		if err != nil || b.Outbox != 0 || b.Queued != 3 || b.Retrying != 0 ||
+			b.Oldest.Before(before.Add(-time.Second)) || b.Oldest.After(after.Add(time.Second)) {
+			t.Fatalf("three jobs queued: Backlog = %+v, %v; want 3 queued since about %v", b, err, before)
+		}
+
+		// First attempts made in memory: one job waits to retry, one is
+		// due again at once (available, attempt 1), one succeeded.
+		sub := Submission("svc", "claimed", `{}`, 3)
+		sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		mustAccept(t, s, sub)
+		if b, err := s.Backlog(ctx); err != nil || b.Outbox != 1 {
+			t.Fatalf("a claimed event: Backlog = %+v, %v; want 1 in the outbox", b, err)
+		}
+		a := attempts(sub, "503 busy")
+		a[0].RetryAt = time.Now().Add(time.Hour)
+		a[1].RetryAt = time.Now().Add(time.Second)
+		a[2].Error = ""
+		if got, err := s.Settle(ctx, []hookd.Settlement{{Claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil}, Attempts: a}}); err != nil || len(got) != 1 {
+			t.Fatalf("Settle = %v, %v", got, err)
+		}
+		if b, err := s.Backlog(ctx); err != nil || b.Outbox != 0 || b.Queued != 3 || b.Retrying != 2 {
+			t.Fatalf("after the first attempts: Backlog = %+v, %v; want 3 queued, 2 retrying", b, err)
+		}
+	})
+
 	t.Run("PruneDeletesOnlyExpiredAndDone", func(t *testing.T) {
 		s, ctx := setup(t)
 		expired := func(key string, jobs int) hookd.Submission {
