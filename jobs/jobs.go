@@ -43,6 +43,7 @@ type Config struct {
 	Mailer    Mailer
 	Forwarder Forwarder
 	Logger    *slog.Logger // Defaults to slog.Default().
+	Metrics   *Metrics     // Optional: counts attempts and delivery latency.
 
 	// The settings below come from the configuration's workers block,
 	// defaults filled in; they are used as given.
@@ -190,7 +191,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) error 
 	} else if err != nil {
 		return err
 	}
-	return w.run(ctx, a, ev)
+	return w.run(ctx, a, ev, job.Attempt >= job.MaxAttempts)
 }
 
 // Attempt runs the action of args once for ev: what Work does for a queued
@@ -202,12 +203,14 @@ func (w *Worker) Attempt(ctx context.Context, args hookd.JobArgs, ev *hookd.Even
 	if err != nil {
 		return hookd.Permanent(err)
 	}
-	return w.run(ctx, a, ev)
+	// The first attempt: the last one only for an action allowed one.
+	return w.run(ctx, a, ev, a.MaxAttempts <= 1)
 }
 
 // run performs action a for ev, within the cap of attempts in flight to
-// its destination.
-func (w *Worker) run(ctx context.Context, a *hookd.Action, ev *hookd.Event) error {
+// its destination; last says whether no retry follows a failure.
+func (w *Worker) run(ctx context.Context, a *hookd.Action, ev *hookd.Event, last bool) (err error) {
+	defer func() { w.c.Metrics.observe(a.Type, ev, err, last) }()
 	release, err := w.limits.acquire(ctx, destination(a))
 	if err != nil {
 		return err
