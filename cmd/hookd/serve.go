@@ -88,6 +88,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(jobs.NewBacklogCollector(m.db)) // the database's backlog, read at each scrape
 	rejections := httpapi.NewRejections(0)
 
 	var worker *jobs.Worker
@@ -104,6 +105,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			Mailer:            mailer,
 			Forwarder:         &forward.Forwarder{},
 			Logger:            log,
+			Metrics:           jobs.NewMetrics(reg),
 			MaxWorkers:        cfg.Workers.Max,
 			MaxPerDestination: cfg.Workers.MaxPerDestination,
 			FetchCooldown:     time.Duration(cfg.Workers.FetchCooldown),
