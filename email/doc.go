@@ -1,7 +1,8 @@
 // Package email sends the messages of hookd's email action over SMTP.
 //
 // A Sender delivers one Message per call with github.com/wneessen/go-mail,
-// opening one connection per message. Its errors follow the retry rules of
+// over a bounded pool of connections that each carry many messages
+// (Config.MaxConns, IdleTimeout, MaxMessages, MaxConnAge). Its errors follow the retry rules of
 // the README's Actions section: SMTP 4xx replies, connection failures and timeouts
 // are plain errors, which the job runner retries; SMTP 5xx replies are
 // wrapped with hookd.Permanent, so the job fails at once.
