@@ -39,8 +39,8 @@ type Config struct {
 	// name, e.g. "hookd <noreply@example.com>". Required.
 	From string
 
-	// Timeout bounds one Send: connecting, the SMTP conversation and the
-	// message transfer. Defaults to 30s.
+	// Timeout bounds one Send: waiting for a free connection, connecting,
+	// the SMTP conversation and the message transfer. Defaults to 30s.
 	Timeout time.Duration
 
 	// MaxConns bounds the connections open to the server, and so the
