@@ -370,3 +370,80 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+func TestConnectionsCloseAndDrop(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	c, err := smtp.Dial(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range 2 {
+		if err := c.SendMail("a@example.com", []string{"b@example.com"}, strings.NewReader(rawMessage)); err != nil {
+			t.Fatalf("SendMail: %v", err)
+		}
+	}
+	if n := s.Connections(); n != 1 {
+		t.Errorf("two messages on one connection: Connections() = %d, want 1", n)
+	}
+
+	// A dropped transaction gets no reply and is not kept.
+	s.DropNext(1)
+	if err := c.SendMail("a@example.com", []string{"b@example.com"}, strings.NewReader(rawMessage)); err == nil || smtpCode(err) != 0 {
+		t.Errorf("dropped transaction: err = %v, want a connection error", err)
+	}
+	if n := len(s.Messages()); n != 2 {
+		t.Errorf("%d messages kept, want 2", n)
+	}
+
+	// CloseConnections ends the client's connection from the server's side.
+	c2, err := smtp.Dial(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if err := c2.Noop(); err != nil {
+		t.Fatal(err)
+	}
+	s.CloseConnections()
+	if err := c2.Noop(); err == nil {
+		t.Error("NOOP succeeded on a connection the server closed")
+	}
+	if n := s.Connections(); n != 2 {
+		t.Errorf("Connections() = %d, want 2", n)
+	}
+}
+
+func TestHoldData(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	release := s.HoldData()
+	errc := make(chan error, 1)
+	go func() {
+		c, err := smtp.Dial(s.Addr())
+		if err == nil {
+			defer c.Close()
+			err = c.SendMail("a@example.com", []string{"b@example.com"}, strings.NewReader(rawMessage))
+		}
+		errc <- err
+	}()
+	// The transaction has begun; its message is not accepted until release.
+	deadline := time.Now().Add(waitFor)
+	for s.Attempts() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no transaction began")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-errc:
+		t.Fatalf("send finished while DATA was held: %v", err)
+	default:
+	}
+	release()
+	if err := <-errc; err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	s.WaitMessages(t, 1, waitFor)
+}
