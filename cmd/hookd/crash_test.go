@@ -20,8 +20,8 @@ import (
 )
 
 // Crash tests: real hookd processes killed with SIGKILL under load, and a
-// real HTTP destination counting each event's arrivals. They post to the "signup" service with pgSecret, as
-// signedPost signs.
+// real HTTP destination counting each event's arrivals. They post to the
+// "signup" service with pgSecret, as signedPost signs.
 
 // crashConfig writes a configuration forwarding signup's events to url and
 // returns its path.
@@ -304,10 +304,10 @@ func TestSQLiteKilledThreeTimesUnderLoad(t *testing.T) {
 // survivor must take all of them over, from claims that expire after
 // workers.claim_lease (5s). Its workers.in_flight (1000) is above the
 // load, so all its first attempts are in its delivery engine and none in
-// River: a River job left running by a dead process waits for River's
+// River. A River job left running by a dead process waits for River's
 // rescuer, which runs on the leader every 30s (River's interval, not
-// configurable) for jobs running longer than workers.rescue_after, far
-// beyond 10s.
+// configurable) for jobs running longer than workers.rescue_after, and
+// then for the job's backoff: beyond 10s however small rescue_after is.
 func TestPostgresKillOneTakesOverClaims(t *testing.T) {
 	t.Parallel()
 	dbURL := pgtest.URL(t)
