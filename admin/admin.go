@@ -1,6 +1,7 @@
-// Package admin holds what the admin API and the CLI share: how events and
-// jobs are shown (EventJSON, JobJSON) and the replay of an event, so that
-// "hookd events …" and /api/events answer alike.
+// Package admin holds what the admin API and the CLI share: which listings
+// they accept (ParseEventFilter, ValidLimit, ValidEventStatus), how events
+// and jobs are shown (EventJSON, JobJSON, WriteEvents, WriteEvent) and the
+// replay of events, so that "hookd events …" and /api/events answer alike.
 package admin
 
 import (
@@ -82,4 +83,23 @@ func Replay(ctx context.Context, s hookd.Store, services map[string]*hookd.Servi
 		}
 	}
 	return plan, nil
+}
+
+// FailedEvents returns the IDs of the failed events, of service if not
+// empty, received at or after since if not zero: what to replay.
+func FailedEvents(ctx context.Context, s hookd.Store, service string, since time.Time) ([]string, error) {
+	var ids []string
+	cursor := ""
+	for {
+		events, next, err := s.Events(ctx, hookd.EventFilter{Service: service, Status: hookd.EventFailed, Since: since, Limit: MaxLimit, Cursor: cursor})
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range events {
+			ids = append(ids, ev.ID)
+		}
+		if cursor = next; cursor == "" {
+			return ids, nil
+		}
+	}
 }

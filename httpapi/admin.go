@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
-	"strconv"
 	"strings"
 	"time"
 
@@ -103,45 +102,16 @@ func (a *Admin) handle(fn func(r *http.Request) (int, any, error)) http.HandlerF
 	}
 }
 
-func limitParam(r *http.Request) (int, error) {
-	s := r.URL.Query().Get("limit")
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 500 {
-		return 0, hookd.Errorf(hookd.EInvalid, "limit: must be a whole number from 1 to 500")
-	}
-	return n, nil
-}
-
 func (a *Admin) listEvents(r *http.Request) (int, any, error) {
-	q := r.URL.Query()
-	limit, err := limitParam(r)
+	f, err := admin.ParseEventFilter(r.URL.Query())
 	if err != nil {
 		return 0, nil, err
 	}
-	status := hookd.EventStatus(q.Get("status"))
-	switch status {
-	case "", hookd.EventPending, hookd.EventSucceeded, hookd.EventFailed:
-	default:
-		return 0, nil, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
-	}
-	events, next, err := a.Store.Events(r.Context(), hookd.EventFilter{
-		Service: q.Get("service"), Status: status, IdempotencyKey: q.Get("idempotency_key"),
-		Limit: limit, Cursor: q.Get("cursor"),
-	})
+	events, next, err := a.Store.Events(r.Context(), f)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := struct {
-		Events     []admin.EventJSON `json:"events"`
-		NextCursor string            `json:"next_cursor,omitempty"`
-	}{Events: []admin.EventJSON{}, NextCursor: next}
-	for _, ev := range events {
-		out.Events = append(out.Events, admin.NewEventJSON(ev, false))
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, admin.NewEventList(events, next), nil
 }
 
 func (a *Admin) getEvent(r *http.Request) (int, any, error) {
@@ -163,7 +133,7 @@ func (a *Admin) replay(r *http.Request) (int, any, error) {
 
 func (a *Admin) listJobs(r *http.Request) (int, any, error) {
 	q := r.URL.Query()
-	limit, err := limitParam(r)
+	limit, err := admin.ParseLimit(q)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -77,14 +76,12 @@ func (c *cli) eventsList(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	switch hookd.EventStatus(*status) {
-	case "", hookd.EventPending, hookd.EventSucceeded, hookd.EventFailed:
-	default:
+	if !admin.ValidEventStatus(hookd.EventStatus(*status)) {
 		fmt.Fprintf(c.stderr, "hookd events list: --status: %q is not one of pending, succeeded, failed\n", *status)
 		return errUsage
 	}
-	if *limit < 1 || *limit > 500 {
-		fmt.Fprintf(c.stderr, "hookd events list: --limit: %d is not from 1 to 500\n", *limit)
+	if !admin.ValidLimit(*limit) {
+		fmt.Fprintf(c.stderr, "hookd events list: --limit: %d is not from 1 to %d\n", *limit, admin.MaxLimit)
 		return errUsage
 	}
 	cfg, db, err := openReader(ctx, *path)
@@ -101,25 +98,11 @@ func (c *cli) eventsList(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
-		out := struct {
-			Events     []admin.EventJSON `json:"events"`
-			NextCursor string            `json:"next_cursor,omitempty"`
-		}{Events: []admin.EventJSON{}, NextCursor: next}
-		for _, ev := range events {
-			out.Events = append(out.Events, admin.NewEventJSON(ev, false))
-		}
-		return json.NewEncoder(c.stdout).Encode(out)
+		return json.NewEncoder(c.stdout).Encode(admin.NewEventList(events, next))
 	}
-	if len(events) == 0 {
-		fmt.Fprintln(c.stdout, "no events")
-		return nil
+	if err := admin.WriteEvents(c.stdout, events); err != nil {
+		return err
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSERVICE\tSTATUS\tRECEIVED\tIDEMPOTENCY KEY")
-	for _, ev := range events {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ev.ID, ev.Service, ev.Status, ev.ReceivedAt.Local().Format(time.DateTime), ev.IdempotencyKey)
-	}
-	tw.Flush()
 	if next != "" {
 		fmt.Fprintf(c.stdout, "\nmore: %s\n", nextPage(fs, next))
 	}
@@ -161,24 +144,7 @@ func (c *cli) eventsShow(ctx context.Context, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(c.stdout).Encode(admin.NewEventJSON(ev, true))
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "ID\t%s\nService\t%s\nIdempotency key\t%s\nReceived\t%s\nStatus\t%s\n",
-		ev.ID, ev.Service, ev.IdempotencyKey, ev.ReceivedAt.Local().Format(time.RFC3339), ev.Status)
-	tw.Flush()
-	if len(ev.Jobs) == 0 {
-		fmt.Fprintln(c.stdout, "\nno jobs")
-	} else {
-		fmt.Fprintln(c.stdout)
-		tw = tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "JOB\tACTION\tSTATE\tATTEMPTS\tLAST ERROR")
-		for _, j := range ev.Jobs {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\n", j.ID, j.Action, j.State, j.Attempts, j.MaxAttempts, j.LastError)
-		}
-		tw.Flush()
-	}
-	// The body is the sender's: escaped, so it cannot drive the terminal.
-	fmt.Fprintf(c.stdout, "\n%s\n", shellquote.Visible(string(ev.Body)))
-	return nil
+	return admin.WriteEvent(c.stdout, ev)
 }
 
 func (c *cli) eventsReplay(ctx context.Context, args []string) error {
@@ -209,18 +175,8 @@ func (c *cli) eventsReplay(ctx context.Context, args []string) error {
 	defer db.Close()
 	ids := fs.Args()
 	if *failed {
-		cursor := ""
-		for {
-			events, next, err := db.Events(ctx, hookd.EventFilter{Service: *service, Status: hookd.EventFailed, Since: from, Limit: 500, Cursor: cursor})
-			if err != nil {
-				return err
-			}
-			for _, ev := range events {
-				ids = append(ids, ev.ID)
-			}
-			if cursor = next; cursor == "" {
-				break
-			}
+		if ids, err = admin.FailedEvents(ctx, db, *service, from); err != nil {
+			return err
 		}
 	}
 	var problems int
