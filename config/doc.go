@@ -14,9 +14,11 @@
 //
 // A typical start-up is
 //
-//	cfg, err := config.Parse(data, os.LookupEnv) // or config.Default(os.LookupEnv)
-//	cfg.ApplyEnv(os.LookupEnv)
-//	services, err := cfg.Services(newVerifier) // every problem, one per line
+//	cfg, err := config.Load(path, data, os.LookupEnv) // Parse, or Default without a file; then ApplyEnv
+//	services, err := cfg.Build()                      // hookd's verifiers; every problem, one each
+//
+// (Build is Services with the verify package's verifiers, plus the email
+// templates' checks.)
 //
 // Problems are reported one per line as "field.path: problem; fix" (see
 // FieldError), and no message ever contains a secret: parse errors do not

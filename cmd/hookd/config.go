@@ -4,18 +4,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/joho/godotenv"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/config"
-	"github.com/hookd/hookd/email"
-	"github.com/hookd/hookd/verify"
 )
 
 // configError carries every configuration problem, one line each.
@@ -47,9 +41,10 @@ func envLookup() (func(string) (string, bool), error) {
 	}, nil
 }
 
-// loadConfig reads --config, else $HOOKD_CONFIG, else the zero-config
-// defaults; applies the HOOKD_* overrides; validates; builds the services.
-func loadConfig(path string) (*loaded, error) {
+// readConfig reads --config, else $HOOKD_CONFIG, else the zero-config
+// defaults, and applies the HOOKD_* overrides (config.Load). It builds no
+// service: what only needs the database needs no secret and no SMTP setting.
+func readConfig(path string) (*config.Config, error) {
 	lookup, err := envLookup()
 	if err != nil {
 		return nil, &configError{[]error{err}}
@@ -57,86 +52,37 @@ func loadConfig(path string) (*loaded, error) {
 	if path == "" {
 		path, _ = lookup("HOOKD_CONFIG")
 	}
-	var cfg *config.Config
-	if path == "" {
-		cfg = config.Default(lookup)
-	} else {
-		data, err := os.ReadFile(path)
-		if err != nil {
+	var data []byte
+	if path != "" {
+		if data, err = os.ReadFile(path); err != nil {
 			return nil, &configError{[]error{fmt.Errorf("config: %w", err)}}
 		}
-		cfg, err = config.Parse(data, lookup)
-		if err != nil {
-			return nil, &configError{inFile(path, err)}
-		}
 	}
-	cfg.ApplyEnv(lookup)
+	cfg, err := config.Load(path, data, lookup)
+	if err != nil {
+		return nil, &configError{config.Problems(err)}
+	}
+	return cfg, nil
+}
+
+// loadConfig reads the configuration (readConfig), validates it and
+// builds the services.
+func loadConfig(path string) (*loaded, error) {
+	cfg, err := readConfig(path)
+	if err != nil {
+		return nil, err
+	}
 	return build(cfg)
 }
 
-// inFile returns the problems of err, which Parse may have joined, one per
-// line, each prefixed with the file's path.
-func inFile(path string, err error) []error {
-	errs := []error{err}
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = joined.Unwrap()
-	}
-	var out []error
-	for _, e := range errs {
-		for line := range strings.SplitSeq(e.Error(), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				out = append(out, fmt.Errorf("%s: %s", path, line))
-			}
-		}
-	}
-	return out
-}
-
 // build validates cfg, whose defaults Parse or Default filled in, and
-// builds its services. Services reports every problem Validate finds, and
-// the verifiers' own.
+// builds its services (config.Config.Build).
 func build(cfg *config.Config) (*loaded, error) {
-	var problems []error
-	list, err := cfg.Services(newVerifier)
+	services, err := cfg.Build()
 	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			problems = append(problems, errors.New(line))
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(cfg.ServiceConfigs)) {
-		for i, a := range cfg.ServiceConfigs[name].Actions {
-			if e := a.Email; e != nil {
-				err := email.CheckTemplates(&hookd.EmailAction{Field: e.Field, Template: e.Template, Subject: e.Subject, Body: e.Body})
-				if err != nil {
-					problems = append(problems, fmt.Errorf("services.%s.actions[%d].email.%v", name, i, err))
-				}
-			}
-		}
-	}
-	if len(problems) > 0 {
-		return nil, &configError{problems}
-	}
-	services := make(map[string]*hookd.Service, len(list))
-	for _, s := range list {
-		services[s.Name] = s
+		return nil, &configError{config.Problems(err)}
 	}
 	return &loaded{cfg: cfg, services: services}, nil
-}
-
-func newVerifier(_ string, v config.Verify) (hookd.Verifier, error) {
-	return verify.New(verify.Config{
-		Scheme:                  v.Scheme,
-		Secrets:                 v.Secrets,
-		Header:                  v.Header,
-		Prefix:                  v.Prefix,
-		Encoding:                v.Encoding,
-		Algorithm:               v.Algorithm,
-		Tolerance:               time.Duration(v.Tolerance),
-		IgnoreTimestamp:         v.IgnoreTimestamp,
-		URL:                     v.URL,
-		IUnderstandThisIsUnsafe: v.IUnderstandThisIsUnsafe,
-		AllowShortSecrets:       v.AllowShortSecrets,
-	})
 }
 
 // config runs "hookd config check".

@@ -7,37 +7,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/hookd/hookd/config"
 )
-
-// readConfig reads what the commands that only read the database need:
-// the database and the services' names. It builds no service, so no
-// secret and no SMTP setting is needed.
-func readConfig(path string) (*config.Config, error) {
-	lookup, err := envLookup()
-	if err != nil {
-		return nil, &configError{[]error{err}}
-	}
-	if path == "" {
-		path, _ = lookup("HOOKD_CONFIG")
-	}
-	cfg := config.Default(lookup)
-	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, &configError{[]error{fmt.Errorf("config: %w", err)}}
-		}
-		if cfg, err = config.Parse(data, lookup); err != nil {
-			return nil, &configError{[]error{fmt.Errorf("%s: %w", path, err)}}
-		}
-	}
-	cfg.ApplyEnv(lookup)
-	return cfg, nil
-}
 
 // openReader opens the configured database read-only: it must exist and
 // hold hookd's current schema, and is neither created nor migrated.
