@@ -197,6 +197,9 @@ func (v *Twilio) Sign(body []byte, target string, _ time.Time) (http.Header, err
 	return h, nil
 }
 
+// URL is the public URL Twilio calls (Config.URL), which it signs.
+func (v *Twilio) URL() string { return v.url }
+
 // TwilioURL returns base with the bodySHA256 query parameter Twilio adds
 // for a JSON body: the hex SHA-256 of body. Sign a JSON body for this URL
 // and send the request to it.
