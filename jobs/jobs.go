@@ -120,6 +120,14 @@ func FullInsertParams(a hookd.Attempt) *riverdriver.JobInsertFullParams {
 	return p
 }
 
+// Runner is a River client that works hookd's jobs (NewClient's), as the
+// process that starts and stops it sees it.
+type Runner interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
 // NewClient returns a River client that works hookd's jobs over driver
 // with w. Start it with Start and stop it with Stop.
 func NewClient[TTx any](driver riverdriver.Driver[TTx], w *Worker) (*river.Client[TTx], error) {

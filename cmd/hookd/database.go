@@ -2,15 +2,10 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"time"
-
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/config"
@@ -33,11 +28,7 @@ type database interface {
 }
 
 // workers is a started or startable River client.
-type workers interface {
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
-	StopAndCancel(ctx context.Context) error
-}
+type workers = jobs.Runner
 
 // openDatabase opens the configured backend for serve and migrate.
 func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (database, error) {
@@ -56,7 +47,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, readOnly bo
 		if err != nil {
 			return nil, err
 		}
-		return &sqliteDB{db}, nil
+		return db, nil
 	}
 	if url, ok := cfg.PostgresURL(); ok {
 		opts := postgres.Options{Logger: log, ReadOnly: readOnly, Wait: postgresWait}
@@ -67,43 +58,10 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, readOnly bo
 		if err != nil {
 			return nil, err
 		}
-		return &postgresDB{db}, nil
+		return db, nil
 	}
 	return nil, fmt.Errorf("database: unsupported URL %s (use sqlite:PATH or postgres://…)", redactURL(cfg.Database))
 }
-
-// linger is how long an idle group-commit writer may wait for more
-// requests (groupcommit.Config.Linger).
-const linger = 500 * time.Microsecond
-
-type postgresDB struct{ *postgres.DB }
-
-// GroupCommit has 2 writers: a second batch in flight hides one's round
-// trips and fsync, and more would make smaller batches, each commit costing
-// the server CPU (the README's Performance section has the figures).
-func (d *postgresDB) GroupCommit() groupcommit.Config {
-	return groupcommit.Config{Writers: 2, Linger: linger}
-}
-
-func (d *postgresDB) Workers(w *jobs.Worker) (workers, error) {
-	return jobs.NewClient(riverpgxv5.New(d.Pool()), w)
-}
-
-type sqliteDB struct{ *sqlite.DB }
-
-// GroupCommit has one writer: SQLite has one, and one connection here. A
-// bigger batch costs that writer less per event (one commit and fsync,
-// fewer pages), so an idle writer lingers for more; a lone request never
-// waits.
-func (d *sqliteDB) GroupCommit() groupcommit.Config {
-	return groupcommit.Config{Writers: 1, Linger: linger}
-}
-
-func (d *sqliteDB) Workers(w *jobs.Worker) (workers, error) {
-	return jobs.NewClient(riversqlite.New(d.SQL()), w)
-}
-
-var _ workers = (*river.Client[*sql.Tx])(nil)
 
 // redactURL hides a URL's password for printing.
 func redactURL(s string) string {
