@@ -8,13 +8,9 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +24,7 @@ import (
 	"github.com/hookd/hookd/forward"
 	"github.com/hookd/hookd/groupcommit"
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/logging"
 	"github.com/hookd/hookd/jobs"
 	"github.com/hookd/hookd/verify"
 )
@@ -197,81 +194,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.IngestAddr != "" {
 		attrs = append(attrs, "ingest", m.IngestAddr)
 	}
-	attrs = append(attrs, "admin", m.AdminAddr, "database", databaseForLog(cfg))
+	attrs = append(attrs, "admin", m.AdminAddr, "database", logging.Database(cfg))
 	if m.workers != nil {
-		attrs = append(attrs, "smtp", smtpForLog(cfg.SMTP.URL))
+		attrs = append(attrs, "smtp", logging.SMTP(cfg.SMTP.URL))
 	}
 	log.Info("hookd started", append(attrs, "services", len(m.Services))...)
 	return nil
-}
-
-// databaseForLog names the database for the start-up line: a SQLite
-// file's absolute path, or the URL without its password.
-func databaseForLog(cfg *config.Config) string {
-	if path, ok := cfg.SQLitePath(); ok {
-		if abs, err := filepath.Abs(path); err == nil {
-			path = abs
-		}
-		return "sqlite:" + path
-	}
-	u, err := url.Parse(cfg.Database)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	if q := u.Query(); q.Has("password") { // libpq also takes it as a parameter
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
-}
-
-// smtpForLog is where mail goes: host and port, never the credentials.
-func smtpForLog(raw string) string {
-	e, err := email.ParseURL(raw)
-	if err != nil {
-		return "(invalid smtp.url)"
-	}
-	return net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
-}
-
-// logLevels are the values of --log-level.
-var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
-
-// newLogger builds serve's logger from --log-level and --log-format, each
-// falling back to its environment variable (HOOKD_LOG_LEVEL,
-// HOOKD_LOG_FORMAT), then to info and text. A bad value is a usage error
-// that names where it came from.
-func (c *cli) newLogger(level, format string) (*slog.Logger, error) {
-	lookup, err := envLookup()
-	if err != nil {
-		return nil, &configError{[]error{err}}
-	}
-	// pick returns the value to use and where it came from, for messages.
-	pick := func(value, flag, env, def string) (string, string) {
-		if value != "" {
-			return value, flag
-		}
-		if v, ok := lookup(env); ok && v != "" {
-			return v, env
-		}
-		return def, ""
-	}
-	level, levelFrom := pick(level, "--log-level", "HOOKD_LOG_LEVEL", "info")
-	format, formatFrom := pick(format, "--log-format", "HOOKD_LOG_FORMAT", "text")
-	lv, ok := logLevels[strings.ToLower(level)]
-	if !ok {
-		fmt.Fprintf(c.stderr, "hookd: %s: %q is not one of debug, info, warn, error\n", levelFrom, level)
-		return nil, errUsage
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch strings.ToLower(format) {
-	case "text":
-		return slog.New(slog.NewTextHandler(c.stderr, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(c.stderr, opts)), nil
-	}
-	fmt.Fprintf(c.stderr, "hookd: %s: %q is not one of text, json\n", formatFrom, format)
-	return nil, errUsage
 }
 
 // listen serves h on addr with limits on everything a client controls.
@@ -361,9 +289,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stderr, "hookd: --role: %q is not one of ingest, worker, all\n", *role)
 		return errUsage
 	}
-	logger, err := c.newLogger(*logLevel, *logFormat)
+	lookup, err := envLookup()
 	if err != nil {
-		return err
+		return &configError{[]error{err}}
+	}
+	logger, err := logging.New(c.stderr, *logLevel, *logFormat, lookup)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "hookd: %v\n", err)
+		return errUsage
 	}
 	l, err := loadConfig(*path)
 	if err != nil {
