@@ -6,6 +6,8 @@ package admin
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -102,4 +104,26 @@ func FailedEvents(ctx context.Context, s hookd.Store, service string, since time
 			return ids, nil
 		}
 	}
+}
+
+// ReplayEvents replays each of ids (Replay), as "hookd events replay"
+// reports it: a line on out for each event replayed, one on errs for each
+// that could not be, then the count on out. The error says how many
+// could not be.
+func ReplayEvents(ctx context.Context, s hookd.Store, services map[string]*hookd.Service, ids []string, out, errs io.Writer) error {
+	var problems int
+	for _, id := range ids {
+		plan, err := Replay(ctx, s, services, id)
+		if err != nil {
+			fmt.Fprintf(errs, "hookd: %s: %s\n", id, hookd.ErrorMessage(err))
+			problems++
+			continue
+		}
+		fmt.Fprintf(out, "%s: %d job(s) enqueued, %d retrying now\n", id, len(plan.Jobs), len(plan.RetryNow))
+	}
+	fmt.Fprintf(out, "replayed %d of %d event(s)\n", len(ids)-problems, len(ids))
+	if problems > 0 {
+		return fmt.Errorf("%d event(s) not replayed", problems)
+	}
+	return nil
 }

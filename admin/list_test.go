@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,4 +109,39 @@ func TestFailedEvents(t *testing.T) {
 	check("b", time.Time{}, []string{wantB})
 	check("", time.Time{}, append(append(slices.Clone(wantA), old), wantB))
 	check("c", time.Time{}, nil)
+}
+
+// TestReplayEvents reports each event replayed or not, then the count.
+func TestReplayEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "hookd.db"), sqlite.Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sub := storetest.Submission("a", "k", `{}`, 1)
+	sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	if _, err := db.Accept(ctx, []hookd.Submission{sub}); err != nil {
+		t.Fatal(err)
+	}
+	a := hookd.Attempt{Job: sub.Jobs[0], StartedAt: time.Now(), FinishedAt: time.Now(), Error: "550 no such user", Permanent: true}
+	if _, err := db.Settle(ctx, []hookd.Settlement{{Claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil}, Attempts: []hookd.Attempt{a}}}); err != nil {
+		t.Fatal(err)
+	}
+	services := map[string]*hookd.Service{"a": {Name: "a", Actions: []hookd.Action{{Type: hookd.ActionEmail, MaxAttempts: 4}}}}
+	var out, errs strings.Builder
+	err = admin.ReplayEvents(ctx, db, services, []string{sub.Event.ID, "evt_nope"}, &out, &errs)
+	if err == nil || err.Error() != "1 event(s) not replayed" {
+		t.Errorf("err = %v, want 1 event(s) not replayed", err)
+	}
+	if want := sub.Event.ID + ": 1 job(s) enqueued, 0 retrying now\nreplayed 1 of 2 event(s)\n"; out.String() != want {
+		t.Errorf("out = %q, want %q", out.String(), want)
+	}
+	if want := "hookd: evt_nope: no event \"evt_nope\"\n"; errs.String() != want {
+		t.Errorf("errs = %q, want %q", errs.String(), want)
+	}
 }

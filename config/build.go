@@ -97,3 +97,13 @@ func newVerifier(_ string, v Verify) (hookd.Verifier, error) {
 		AllowShortSecrets:       v.AllowShortSecrets,
 	})
 }
+
+// CheckService refuses a service name that c does not configure; "" (any
+// service) passes, and so does any name when c has no services.
+func (c *Config) CheckService(name string) error {
+	if name == "" || len(c.ServiceConfigs) == 0 || c.ServiceConfigs[name] != nil {
+		return nil
+	}
+	return fmt.Errorf("no service %q is configured (services: %s)", name,
+		strings.Join(slices.Sorted(maps.Keys(c.ServiceConfigs)), ", "))
+}

@@ -62,3 +62,17 @@ services:
 		}
 	}
 }
+
+func TestCheckService(t *testing.T) {
+	t.Parallel()
+	c := mustParse(t, "services: {b: {verify: {secrets: [b-secret-0123456789]}}, a: {verify: {secrets: [a-secret-0123456789]}}}\n", nil)
+	if err := c.CheckService("a"); err != nil {
+		t.Errorf("a: %v", err)
+	}
+	if err := c.CheckService(""); err != nil {
+		t.Errorf("any service: %v", err)
+	}
+	if err := c.CheckService("c"); err == nil || err.Error() != `no service "c" is configured (services: a, b)` {
+		t.Errorf("c: %v", err)
+	}
+}

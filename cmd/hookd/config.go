@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/config"
+	"github.com/hookd/hookd/internal/logging"
 )
 
 // configError carries every configuration problem, one line each.
@@ -104,7 +105,7 @@ func (c *cli) config(args []string) error {
 	if len(l.services) == 1 {
 		services = "service"
 	}
-	fmt.Fprintf(c.stdout, "configuration OK: %d %s, database %s\n", len(l.services), services, redactURL(l.cfg.Database))
+	fmt.Fprintf(c.stdout, "configuration OK: %d %s, database %s\n", len(l.services), services, logging.RedactURL(l.cfg.Database))
 	return nil
 }
 

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/groupcommit"
+	"github.com/hookd/hookd/internal/logging"
 	"github.com/hookd/hookd/jobs"
 	"github.com/hookd/hookd/store/postgres"
 	"github.com/hookd/hookd/store/sqlite"
@@ -60,16 +60,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, readOnly bo
 		}
 		return db, nil
 	}
-	return nil, fmt.Errorf("database: unsupported URL %s (use sqlite:PATH or postgres://…)", redactURL(cfg.Database))
-}
-
-// redactURL hides a URL's password for printing.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
+	return nil, fmt.Errorf("database: unsupported URL %s (use sqlite:PATH or postgres://…)", logging.RedactURL(cfg.Database))
 }
 
 // migrate runs "hookd migrate".
@@ -94,6 +85,6 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "migrated %s\n", redactURL(cfg.Database))
+	fmt.Fprintf(c.stdout, "migrated %s\n", logging.RedactURL(cfg.Database))
 	return nil
 }

@@ -89,8 +89,8 @@ func (c *cli) eventsList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if err := checkService(cfg, *service); err != nil {
-		fmt.Fprintf(c.stderr, "hookd events list: %v\n", err)
+	if err := cfg.CheckService(*service); err != nil {
+		fmt.Fprintf(c.stderr, "hookd events list: --service: %v\n", err)
 		return errUsage
 	}
 	events, next, err := db.Events(ctx, hookd.EventFilter{Service: *service, Status: hookd.EventStatus(*status), Limit: *limit, Cursor: *cursor})
@@ -179,21 +179,7 @@ func (c *cli) eventsReplay(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	var problems int
-	for _, id := range ids {
-		plan, err := admin.Replay(ctx, db, l.services, id)
-		if err != nil {
-			fmt.Fprintf(c.stderr, "hookd: %s: %s\n", id, hookd.ErrorMessage(err))
-			problems++
-			continue
-		}
-		fmt.Fprintf(c.stdout, "%s: %d job(s) enqueued, %d retrying now\n", id, len(plan.Jobs), len(plan.RetryNow))
-	}
-	fmt.Fprintf(c.stdout, "replayed %d of %d event(s)\n", len(ids)-problems, len(ids))
-	if problems > 0 {
-		return fmt.Errorf("%d event(s) not replayed", problems)
-	}
-	return nil
+	return admin.ReplayEvents(ctx, db, l.services, ids, c.stdout, c.stderr)
 }
 
 func parseSince(s string) (time.Time, error) {

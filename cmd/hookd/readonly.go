@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"maps"
-	"slices"
-	"strings"
 
 	"github.com/hookd/hookd/config"
+	"github.com/hookd/hookd/internal/logging"
 )
 
 // openReader opens the configured database read-only: it must exist and
@@ -28,16 +26,7 @@ func openReader(ctx context.Context, path string) (*config.Config, database, err
 	}
 	if err := db.CheckSchema(ctx); err != nil {
 		db.Close()
-		return nil, nil, fmt.Errorf("%s: %w", redactURL(cfg.Database), err)
+		return nil, nil, fmt.Errorf("%s: %w", logging.RedactURL(cfg.Database), err)
 	}
 	return cfg, db, nil
-}
-
-// checkService refuses a service the configuration does not name.
-func checkService(cfg *config.Config, name string) error {
-	if name == "" || len(cfg.ServiceConfigs) == 0 || cfg.ServiceConfigs[name] != nil {
-		return nil
-	}
-	return fmt.Errorf("--service: no service %q is configured (services: %s)", name,
-		strings.Join(slices.Sorted(maps.Keys(cfg.ServiceConfigs)), ", "))
 }

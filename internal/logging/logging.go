@@ -1,5 +1,6 @@
 // Package logging builds the logger of "hookd serve" and names, for its
-// start-up line, where data and mail go without saying a secret.
+// start-up line and hookd's messages, where data and mail go without
+// saying a secret.
 package logging
 
 import (
@@ -77,4 +78,13 @@ func SMTP(raw string) string {
 		return "(invalid smtp.url)"
 	}
 	return net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
+}
+
+// RedactURL hides a URL's password for printing.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
 }
