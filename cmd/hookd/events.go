@@ -125,7 +125,7 @@ func (c *cli) eventsShow(ctx context.Context, args []string) error {
 	fs := c.flags("events show ID", "Shows one event with its jobs. Reads the database only.")
 	path := fs.String("config", "", "configuration `file`")
 	asJSON := fs.Bool("json", false, "print JSON, like GET /api/events/{id}")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -153,7 +153,7 @@ func (c *cli) eventsReplay(ctx context.Context, args []string) error {
 	failed := fs.Bool("failed", false, "replay every failed event (with --service and --since to narrow)")
 	service := fs.String("service", "", "with --failed: only this service's events")
 	since := fs.String("since", "", "with --failed: only events received since `T` (RFC 3339 time, or a duration such as 24h)")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if *failed == (fs.NArg() > 0) {
@@ -194,8 +194,8 @@ func parseSince(s string) (time.Time, error) {
 }
 
 // reorder moves flags before positional arguments, so "show ID --json"
-// works like "show --json ID".
-func reorder(args []string) []string {
+// works like "show --json ID". Which flags take a value, fs says.
+func reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -206,7 +206,7 @@ func reorder(args []string) []string {
 		if strings.HasPrefix(a, "-") {
 			flags = append(flags, a)
 			// A flag in two words ("--config FILE") keeps its value.
-			if !strings.Contains(a, "=") && i+1 < len(args) && takesValue(a) {
+			if f := fs.Lookup(strings.TrimLeft(a, "-")); f != nil && !strings.Contains(a, "=") && i+1 < len(args) && !isBool(f) {
 				flags = append(flags, args[i+1])
 				i++
 			}
@@ -217,10 +217,7 @@ func reorder(args []string) []string {
 	return append(flags, rest...)
 }
 
-func takesValue(flag string) bool {
-	switch strings.TrimLeft(flag, "-") {
-	case "config", "service", "since", "limit", "status", "cursor":
-		return true
-	}
-	return false
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
