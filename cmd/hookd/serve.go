@@ -154,7 +154,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			Metrics: httpapi.NewMetrics(reg), Logger: log,
 		}
 		if m.IngestAddr, err = m.listen(cfg.Listen, ingest.Handler()); err != nil {
-			return listenError("listen", "HOOKD_LISTEN", cfg.Listen, err)
+			return config.ListenError("listen", "HOOKD_LISTEN", cfg.Listen, err)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Services)) {
@@ -167,7 +167,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	admin := &httpapi.Admin{Store: m.db, Services: m.Services, Rejections: rejections, Gatherer: reg, Token: cfg.Admin.Token, Logger: log}
 	if m.AdminAddr, err = m.listen(cfg.Admin.Listen, admin.Handler()); err != nil {
-		return listenError("admin.listen", "HOOKD_ADMIN_LISTEN", cfg.Admin.Listen, err)
+		return config.ListenError("admin.listen", "HOOKD_ADMIN_LISTEN", cfg.Admin.Listen, err)
 	}
 
 	if worker != nil {

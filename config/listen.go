@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -8,10 +8,11 @@ import (
 	"syscall"
 )
 
-// listenError says which setting frees a taken address: processes of two
-// roles on one host, started with one configuration file, both listen on
-// its admin address.
-func listenError(field, env, addr string, err error) error {
+// ListenError explains err, from listening on addr, the value of field
+// (overridden by the variable env): for an address in use, which setting
+// frees it, as processes of two roles on one host, started with one
+// configuration file, both listen on its admin address.
+func ListenError(field, env, addr string, err error) error {
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%s: %w", field, err)
 	}
