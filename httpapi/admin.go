@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/sha256"
 	"crypto/subtle"
 	"log/slog"
@@ -27,6 +28,10 @@ type Admin struct {
 	// that on a non-loopback address.
 	Token  string
 	Logger *slog.Logger
+	// Replays runs bulk replays (POST /api/replays); nil makes one.
+	Replays *admin.Replays
+	// Dashboard, when set, serves every other path: the web pages at /.
+	Dashboard http.Handler
 }
 
 // Handler returns the admin handler.
@@ -40,6 +45,9 @@ func (a *Admin) Handler() http.Handler {
 	if a.Rejections == nil {
 		a.Rejections = NewRejections(0)
 	}
+	if a.Replays == nil {
+		a.Replays = admin.NewReplays(a.Store, a.Services)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -52,6 +60,8 @@ func (a *Admin) Handler() http.Handler {
 	api.HandleFunc("POST /api/events/{id}/replay", a.handle(a.replay))
 	api.HandleFunc("GET /api/jobs", a.handle(a.listJobs))
 	api.HandleFunc("GET /api/rejections", a.handle(a.listRejections))
+	api.HandleFunc("POST /api/replays", a.handle(a.startReplay))
+	api.HandleFunc("GET /api/replays/{id}", a.handle(a.getReplay))
 	// Profiles, for finding where a busy hookd spends its time; guarded
 	// like the API, since they show internals.
 	api.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -59,6 +69,9 @@ func (a *Admin) Handler() http.Handler {
 	api.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.Handle("/api/", a.authorize(api))
 	mux.Handle("/debug/pprof/", a.authorize(api))
+	if a.Dashboard != nil {
+		mux.Handle("/", a.Dashboard)
+	}
 	return mux
 }
 
@@ -155,4 +168,42 @@ func (a *Admin) listJobs(r *http.Request) (int, any, error) {
 
 func (a *Admin) listRejections(r *http.Request) (int, any, error) {
 	return http.StatusOK, map[string]any{"rejections": a.Rejections.List()}, nil
+}
+
+// replayRequest is the body of POST /api/replays.
+type replayRequest struct {
+	admin.ReplayFilter
+	DryRun bool `json:"dry_run"`
+}
+
+// startReplay answers a dry run with the count of events the filter
+// selects, else starts a bulk replay and answers 202 with its progress.
+func (a *Admin) startReplay(r *http.Request) (int, any, error) {
+	var req replayRequest
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return 0, nil, hookd.Errorf(hookd.EInvalid, "the body must be a JSON object with service, status, action, since, until (RFC 3339) and dry_run: %v", err)
+	}
+	if req.DryRun {
+		n, err := a.Replays.Count(r.Context(), req.ReplayFilter)
+		if err != nil {
+			return 0, nil, err
+		}
+		req.ReplayFilter.Validate(a.Services) // fills in the default status shown
+		return http.StatusOK, map[string]any{"dry_run": true, "events": n, "filter": req.ReplayFilter}, nil
+	}
+	run, err := a.Replays.Start(r.Context(), req.ReplayFilter)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusAccepted, run, nil
+}
+
+func (a *Admin) getReplay(r *http.Request) (int, any, error) {
+	run, ok := a.Replays.Get(r.PathValue("id"))
+	if !ok {
+		return 0, nil, hookd.Errorf(hookd.ENotFound, "no bulk replay %q (progress is kept in memory until a restart)", r.PathValue("id"))
+	}
+	return http.StatusOK, run, nil
 }
