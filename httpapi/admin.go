@@ -2,9 +2,9 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -190,7 +190,7 @@ func (a *Admin) startReplay(r *http.Request) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		req.ReplayFilter.Validate(a.Services) // fills in the default status shown
+		_ = req.ReplayFilter.Validate(a.Services) // fills in the default status shown
 		return http.StatusOK, map[string]any{"dry_run": true, "events": n, "filter": req.ReplayFilter}, nil
 	}
 	run, err := a.Replays.Start(r.Context(), req.ReplayFilter)
