@@ -44,6 +44,7 @@ type Ingest struct {
 	Accepter   Accepter
 	Rejections *Rejections // Defaults to an unrecorded one.
 	Metrics    *Metrics    // Defaults to unregistered metrics.
+	Activity   *Activity   // For the dashboard; nil keeps none.
 	Logger     *slog.Logger
 	Now        func() time.Time // Defaults to time.Now.
 
@@ -127,10 +128,12 @@ func (in *Ingest) serve(w http.ResponseWriter, r *http.Request) {
 	switch res[0].Outcome {
 	case hookd.Accepted:
 		in.Metrics.outcome(name, "accepted", start)
+		in.Activity.accepted(AcceptedEvent{ID: res[0].EventID, Service: name, IdempotencyKey: ev.IdempotencyKey, ReceivedAt: ev.ReceivedAt})
 		in.logStored(r, "webhook accepted", name, res[0].EventID, ev.IdempotencyKey)
 		writeAccepted(w, http.StatusAccepted, "accepted", res[0].EventID, name, ev.IdempotencyKey)
 	case hookd.Duplicate:
 		in.Metrics.outcome(name, "duplicate", start)
+		in.Activity.count(name, "duplicate", ev.ReceivedAt)
 		in.logStored(r, "webhook duplicate", name, res[0].EventID, ev.IdempotencyKey)
 		writeAccepted(w, http.StatusOK, "duplicate", res[0].EventID, name, ev.IdempotencyKey)
 	default:
@@ -142,6 +145,7 @@ func (in *Ingest) serve(w http.ResponseWriter, r *http.Request) {
 		rj := newRejection(r, name, err)
 		rj.EventID = res[0].EventID
 		in.Rejections.Record(rj)
+		in.Activity.count(name, "rejected", rj.Time)
 		in.rejectLog.write(&rj, problems[rj.Code].status)
 		writeProblem(w, r, in.Logger, err, res[0].EventID)
 	}
@@ -167,6 +171,7 @@ func (in *Ingest) reject(w http.ResponseWriter, r *http.Request, service string,
 	}
 	in.Rejections.Record(rj)
 	in.Metrics.reject(service, rj.Reason)
+	in.Activity.count(service, "rejected", rj.Time)
 	in.rejectLog.write(&rj, problems[rj.Code].status)
 	writeError(w, r, in.Logger, err)
 }
