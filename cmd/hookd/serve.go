@@ -27,6 +27,7 @@ import (
 	"github.com/hookd/hookd/internal/logging"
 	"github.com/hookd/hookd/jobs"
 	"github.com/hookd/hookd/verify"
+	"github.com/hookd/hookd/web"
 )
 
 // Roles of a hookd process.
@@ -56,6 +57,7 @@ type Main struct {
 	stop       context.CancelFunc // ends the dispatcher and the pruner
 	stopped    chan struct{}
 	servers    []*http.Server
+	dashboard  *web.Dashboard
 	errc       chan error
 }
 
@@ -87,6 +89,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(jobs.NewBacklogCollector(m.db)) // the database's backlog, read at each scrape
 	rejections := httpapi.NewRejections(0)
+	activity := httpapi.NewActivity()
 
 	var worker *jobs.Worker
 	if m.Role == roleAll || m.Role == roleWorker {
@@ -151,7 +154,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		ingest := &httpapi.Ingest{
 			Services: m.Services, Accepter: accepter, Rejections: rejections,
-			Metrics: httpapi.NewMetrics(reg), Logger: log,
+			Metrics: httpapi.NewMetrics(reg), Activity: activity, Logger: log,
 		}
 		if m.IngestAddr, err = m.listen(cfg.Listen, ingest.Handler()); err != nil {
 			return config.ListenError("listen", "HOOKD_LISTEN", cfg.Listen, err)
@@ -165,7 +168,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if cfg.Admin.Token == "" {
 		log.Warn("the admin API has no token and is open to local clients; set admin.token or HOOKD_ADMIN_TOKEN", "admin", cfg.Admin.Listen)
 	}
-	admin := &httpapi.Admin{Store: m.db, Services: m.Services, Rejections: rejections, Gatherer: reg, Token: cfg.Admin.Token, Logger: log}
+	m.dashboard = &web.Dashboard{Store: m.db, Services: m.Services, Rejections: rejections, Activity: activity,
+		Token: cfg.Admin.Token, IngestURL: publicURL(cfg.Listen), Logger: log}
+	dashboard := m.dashboard.Handler()
+	admin := &httpapi.Admin{Store: m.db, Services: m.Services, Rejections: rejections, Gatherer: reg, Token: cfg.Admin.Token, Logger: log,
+		Replays: m.dashboard.Replays, Dashboard: dashboard}
 	if m.AdminAddr, err = m.listen(cfg.Admin.Listen, admin.Handler()); err != nil {
 		return config.ListenError("admin.listen", "HOOKD_ADMIN_LISTEN", cfg.Admin.Listen, err)
 	}
@@ -229,6 +236,9 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var errs []error
+	if m.dashboard != nil {
+		m.dashboard.Close() // live tails end, so the admin server can
+	}
 	for _, srv := range m.servers {
 		if err := srv.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
@@ -243,6 +253,9 @@ func (m *Main) Close() error {
 	}
 	if m.committer != nil {
 		m.committer.Close()
+	}
+	if m.dashboard != nil {
+		m.dashboard.Replays.Close() // before the store closes
 	}
 	if m.stop != nil {
 		m.stop()
