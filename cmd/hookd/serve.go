@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -169,7 +170,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		log.Warn("the admin API has no token and is open to local clients; set admin.token or HOOKD_ADMIN_TOKEN", "admin", cfg.Admin.Listen)
 	}
 	m.dashboard = &web.Dashboard{Store: m.db, Services: m.Services, Rejections: rejections, Activity: activity,
-		Token: cfg.Admin.Token, IngestURL: publicURL(cfg.Listen), Logger: log}
+		Token: cfg.Admin.Token, IngestURL: publicURL(cmp.Or(m.IngestAddr, cfg.Listen)), Logger: log}
 	dashboard := m.dashboard.Handler()
 	admin := &httpapi.Admin{Store: m.db, Services: m.Services, Rejections: rejections, Gatherer: reg, Token: cfg.Admin.Token, Logger: log,
 		Replays: m.dashboard.Replays, Dashboard: dashboard}
