@@ -44,7 +44,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, p
 	}
 	data["Page"] = page
 	data["Open"] = d.Token == ""
-	data["RiverUI"] = d.RiverUI
+	data["RiverUI"] = d.RiverUI != nil
 	if s != nil {
 		data["CSRF"] = s.csrf
 		data["SignedIn"] = true

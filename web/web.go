@@ -54,8 +54,10 @@ type Dashboard struct {
 	IngestURL string
 	// Backlog, when set, feeds the overview's delivery backlog.
 	Backlog BacklogFunc
-	// RiverUI, when set, is linked from the navigation.
-	RiverUI string
+	// RiverUI, when set, is River's own UI, served under /riverui/ behind
+	// the same sign-in and linked from the navigation. It is started with
+	// the dashboard and stopped by Close when it has Start(ctx).
+	RiverUI http.Handler
 	Logger  *slog.Logger
 	Now     func() time.Time // Defaults to time.Now.
 
@@ -63,6 +65,7 @@ type Dashboard struct {
 	sessions *sessions
 	done     chan struct{}
 	doneOnce sync.Once
+	stopUI   context.CancelFunc
 }
 
 // sessionTTL is how long a sign-in lasts.
@@ -111,14 +114,35 @@ func (d *Dashboard) Handler() http.Handler {
 	mux.Handle("/", d.guard(func(w http.ResponseWriter, r *http.Request, s *session) {
 		d.fail(w, r, s, hookd.Errorf(hookd.ENotFound, "there is no page at this address"))
 	}))
-	return securityHeaders(mux)
+	if d.RiverUI == nil {
+		return securityHeaders(mux, csp)
+	}
+	if ui, ok := d.RiverUI.(interface{ Start(context.Context) error }); ok {
+		ctx, cancel := context.WithCancel(context.Background())
+		d.stopUI = cancel
+		if err := ui.Start(ctx); err != nil {
+			d.Logger.Error("River UI did not start", "err", err)
+		}
+	}
+	outer := http.NewServeMux()
+	outer.Handle("/", securityHeaders(mux, csp))
+	// River's UI calls its JSON API with fetch, so it cannot carry the
+	// forms' CSRF field: the session cookie (SameSite=Strict) and Go's
+	// cross-origin protection (Sec-Fetch-Site, Origin) stand for it.
+	outer.Handle("/riverui/", securityHeaders(d.signedIn(http.NewCrossOriginProtection().Handler(d.RiverUI)), riverUICSP))
+	return outer
 }
 
 // Close ends the live tails, so that a graceful shutdown need not wait
 // for the browsers watching them.
 func (d *Dashboard) Close() {
 	if d.done != nil {
-		d.doneOnce.Do(func() { close(d.done) })
+		d.doneOnce.Do(func() {
+			close(d.done)
+			if d.stopUI != nil {
+				d.stopUI()
+			}
+		})
 	}
 }
 
@@ -127,10 +151,15 @@ func (d *Dashboard) Close() {
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-func securityHeaders(next http.Handler) http.Handler {
+// riverUICSP is River UI's: its own scripts, and the inline styles its
+// components set.
+const riverUICSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func securityHeaders(next http.Handler, policy string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", csp)
+		h.Set("Content-Security-Policy", policy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
@@ -194,22 +223,8 @@ func (d *Dashboard) setCookie(w http.ResponseWriter, r *http.Request, id string,
 // configured, every browser gets a session at once.
 func (d *Dashboard) guard(h func(http.ResponseWriter, *http.Request, *session)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var s *session
-		if c, err := r.Cookie(cookieName); err == nil {
-			s = d.sessions.get(c.Value, d.Now())
-		}
-		if s == nil && r.Method == http.MethodGet {
-			if d.Token == "" {
-				var id string
-				id, s = d.sessions.create(d.Now())
-				d.setCookie(w, r, id, int(sessionTTL/time.Second))
-			} else {
-				http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-				return
-			}
-		}
+		s := d.session(w, r)
 		if s == nil {
-			http.Error(w, "Forbidden: sign in first.", http.StatusForbidden)
 			return
 		}
 		if r.Method == http.MethodPost {
@@ -220,6 +235,38 @@ func (d *Dashboard) guard(h func(http.ResponseWriter, *http.Request, *session)) 
 			}
 		}
 		h(w, r, s)
+	})
+}
+
+// session returns the browser's session, or answers (a redirect to the
+// sign-in form, or 403) and returns nil.
+func (d *Dashboard) session(w http.ResponseWriter, r *http.Request) *session {
+	var s *session
+	if c, err := r.Cookie(cookieName); err == nil {
+		s = d.sessions.get(c.Value, d.Now())
+	}
+	if s == nil && r.Method == http.MethodGet {
+		if d.Token == "" {
+			var id string
+			id, s = d.sessions.create(d.Now())
+			d.setCookie(w, r, id, int(sessionTTL/time.Second))
+		} else {
+			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return nil
+		}
+	}
+	if s == nil {
+		http.Error(w, "Forbidden: sign in first.", http.StatusForbidden)
+	}
+	return s
+}
+
+// signedIn runs h for a signed-in browser; h checks its own requests.
+func (d *Dashboard) signedIn(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.session(w, r) != nil {
+			h.ServeHTTP(w, r)
+		}
 	})
 }
 

@@ -233,13 +233,38 @@ func TestDashboardSignInAndCSRF(t *testing.T) {
 		t.Errorf("replay with the CSRF token: %d, want 303", resp.StatusCode)
 	}
 
+	// River's UI is behind the same sign-in, and refuses cross-site
+	// requests.
+	resp, page = fetchPage(t, c, "GET", base+"/riverui/", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "<title>River</title>") {
+		t.Errorf("signed in GET /riverui/: %d %.300s", resp.StatusCode, page)
+	}
+	resp, page = fetchPage(t, c, "GET", base+"/riverui/api/jobs?state=completed&limit=5", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `"hookd_action"`) {
+		t.Errorf("signed in GET /riverui/api/jobs: %d %.300s; want the completed forward job", resp.StatusCode, page)
+	}
+	req, _ := http.NewRequest("POST", base+"/riverui/api/jobs/retry", strings.NewReader(`{"ids":["1"]}`))
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp3, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp3.Body.Close()
+	if resp3.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site POST to River UI's API: %d, want 403", resp3.StatusCode)
+	}
+	resp, _ = fetchPage(t, &http.Client{CheckRedirect: c.CheckRedirect}, "GET", base+"/riverui/", nil)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin") {
+		t.Errorf("signed out GET /riverui/: %d to %q; want 303 to the sign-in form", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
 	resp, _ = fetchPage(t, c, "POST", base+"/signout", url.Values{"csrf": {csrf}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
 	// The old cookie is no longer a session, even if a browser kept it.
 	old := &http.Cookie{Name: cookies[0].Name, Value: cookies[0].Value}
-	req, _ := http.NewRequest("GET", base+"/", nil)
+	req, _ = http.NewRequest("GET", base+"/", nil)
 	req.AddCookie(old)
 	resp2, err := (&http.Client{CheckRedirect: c.CheckRedirect}).Do(req)
 	if err != nil {

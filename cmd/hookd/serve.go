@@ -171,6 +171,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.dashboard = &web.Dashboard{Store: m.db, Services: m.Services, Rejections: rejections, Activity: activity,
 		Token: cfg.Admin.Token, IngestURL: publicURL(cmp.Or(m.IngestAddr, cfg.Listen)), Logger: log}
+	if m.dashboard.RiverUI, err = newRiverUI(m.db, log); err != nil {
+		return err
+	}
 	dashboard := m.dashboard.Handler()
 	admin := &httpapi.Admin{Store: m.db, Services: m.Services, Rejections: rejections, Gatherer: reg, Token: cfg.Admin.Token, Logger: log,
 		Replays: m.dashboard.Replays, Dashboard: dashboard}
