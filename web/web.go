@@ -73,6 +73,11 @@ const sessionTTL = 12 * time.Hour
 
 const cookieName = "hookd_session"
 
+// maxSessions bounds the sessions kept: with no token, every client that
+// keeps no cookie (a script polling a page) makes one. Past it, arbitrary
+// ones are forgotten; their browsers sign in again.
+const maxSessions = 10000
+
 // Handler returns the dashboard's handler, for every path of the admin
 // listener that the API does not take.
 func (d *Dashboard) Handler() http.Handler {
@@ -187,7 +192,7 @@ func (ss *sessions) create(now time.Time) (string, *session) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	for k, old := range ss.m { // forget expired sessions as new ones come
-		if now.After(old.expires) {
+		if now.After(old.expires) || len(ss.m) >= maxSessions {
 			delete(ss.m, k)
 		}
 	}
