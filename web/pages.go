@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -478,7 +479,7 @@ func (d *Dashboard) services(w http.ResponseWriter, r *http.Request, s *session)
 	var list []serviceView
 	for _, name := range d.serviceNames() {
 		svc := d.Services[name]
-		v := serviceView{Name: name, URL: d.IngestURL + "/webhooks/" + name, Scheme: schemeOf(svc.Verifier),
+		v := serviceView{Name: name, URL: d.IngestURL + "/webhooks/" + name, Scheme: cmp.Or(d.Schemes[name], schemeOf(svc.Verifier)),
 			MaxBody: svc.MaxBody, IdempotencyTTL: svc.IdempotencyTTL}
 		for _, k := range svc.KeySources() {
 			v.KeySources = append(v.KeySources, k.String())

@@ -52,6 +52,9 @@ type Dashboard struct {
 	// IngestURL is where senders reach hookd (http://host:port), for the
 	// services' URLs and the curl lines.
 	IngestURL string
+	// Schemes names each service's signature scheme as configured; a
+	// service missing from it is named after its verifier's type.
+	Schemes map[string]string
 	// Backlog, when set, feeds the overview's delivery backlog.
 	Backlog BacklogFunc
 	// RiverUI, when set, is River's own UI, served under /riverui/ behind

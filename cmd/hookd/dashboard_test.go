@@ -308,3 +308,67 @@ func TestDashboardEscapesSenderText(t *testing.T) {
 		}
 	}
 }
+
+// The events page filters and pages by keyset; the services page names no
+// secret; an event's jobs link to their attempts in River UI.
+func TestDashboardEventsAndServicesPages(t *testing.T) {
+	t.Parallel()
+	shop, bulk := newSink(t, http.StatusNoContent), newSink(t, http.StatusNoContent)
+	b := startDashboard(t, "sqlite:"+filepath.Join(t.TempDir(), "hookd.db"), "", shop, bulk)
+	base := "http://" + b.main.AdminAddr
+	c := browserClient(t)
+	for i := range 52 {
+		if status, body := b.send(t, "plain", fmt.Sprintf(`{"idempotency_key":"page-%d"}`, i)); status != http.StatusAccepted {
+			t.Fatalf("send: %d %v", status, body)
+		}
+	}
+	status, body := b.send(t, "shop", `{"idempotency_key":"shop-1"}`)
+	if status != http.StatusAccepted {
+		t.Fatalf("send: %d %v", status, body)
+	}
+	shopEvent := body["event_id"].(string)
+	rows := regexp.MustCompile(`<a href="/events/(evt_[^"]+)">`)
+	next := regexp.MustCompile(`<a href="([^"]+)" rel="next">`)
+
+	_, page := fetchPage(t, c, "GET", base+"/events?service=plain", nil)
+	first := rows.FindAllStringSubmatch(page, -1)
+	m := next.FindStringSubmatch(page)
+	if len(first) != 50 || m == nil || strings.Contains(page, shopEvent) {
+		t.Fatalf("first page of plain: %d events, next %v; want 50 of plain only and a next link", len(first), m)
+	}
+	_, page = fetchPage(t, c, "GET", base+strings.ReplaceAll(m[1], "&amp;", "&"), nil)
+	second := rows.FindAllStringSubmatch(page, -1)
+	if len(second) != 2 || next.MatchString(page) || second[0][1] == first[49][1] {
+		t.Fatalf("second page: %d events, next link %v; want the 2 oldest and no next link", len(second), next.MatchString(page))
+	}
+	if strings.Contains(page, "data-tail") {
+		t.Error("an older page has the live tail")
+	}
+	_, page = fetchPage(t, c, "GET", base+"/events?key=page-7", nil)
+	if got := rows.FindAllStringSubmatch(page, -1); len(got) != 1 || !strings.Contains(page, "page-7") {
+		t.Errorf("key filter: %d events; want the one with key page-7", len(got))
+	}
+	_, page = fetchPage(t, c, "GET", base+"/events?until="+url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04")), nil)
+	if got := rows.FindAllStringSubmatch(page, -1); len(got) != 0 {
+		t.Errorf("until an hour ago: %d events; want none", len(got))
+	}
+	if resp, _ := fetchPage(t, c, "GET", base+"/events?since=yesterday", nil); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("since=yesterday: %d, want 400", resp.StatusCode)
+	}
+
+	b.waitStatus(t, shopEvent, "succeeded")
+	_, page = fetchPage(t, c, "GET", base+"/events/"+shopEvent, nil)
+	if !regexp.MustCompile(`<a href="/riverui/jobs/\d+"`).MatchString(page) {
+		t.Errorf("the event's job does not link to River UI:\n%s", page)
+	}
+
+	_, page = fetchPage(t, c, "GET", base+"/services", nil)
+	for _, want := range []string{"/webhooks/shop", "header:Idempotency-Key, json:idempotency_key", "hmac-sha256", shop.URL} {
+		if !strings.Contains(page, want) {
+			t.Errorf("services page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "secret-shop") {
+		t.Error("the services page shows a secret")
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -169,9 +168,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if cfg.Admin.Token == "" {
 		log.Warn("the admin API has no token and is open to local clients; set admin.token or HOOKD_ADMIN_TOKEN", "admin", cfg.Admin.Listen)
 	}
-	m.dashboard = &web.Dashboard{Store: m.db, Services: m.Services, Rejections: rejections, Activity: activity,
-		Token: cfg.Admin.Token, IngestURL: publicURL(cmp.Or(m.IngestAddr, cfg.Listen)), Logger: log}
-	if m.dashboard.RiverUI, err = newRiverUI(m.db, log); err != nil {
+	if m.dashboard, err = m.newDashboard(rejections, activity); err != nil {
 		return err
 	}
 	dashboard := m.dashboard.Handler()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 
@@ -9,7 +10,28 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"riverqueue.com/riverui"
+
+	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/web"
 )
+
+// newDashboard builds the dashboard that serve mounts at / on the admin
+// listener, River's UI included.
+func (m *Main) newDashboard(rejections *httpapi.Rejections, activity *httpapi.Activity) (*web.Dashboard, error) {
+	cfg := m.Config
+	d := &web.Dashboard{Store: m.db, Services: m.Services, Rejections: rejections, Activity: activity,
+		Token: cfg.Admin.Token, IngestURL: publicURL(cmp.Or(m.IngestAddr, cfg.Listen)), Logger: m.Logger,
+		Schemes: map[string]string{}}
+	for name, s := range cfg.ServiceConfigs {
+		d.Schemes[name] = s.Verify.Scheme
+	}
+	ui, err := newRiverUI(m.db, m.Logger)
+	if err != nil {
+		return nil, err
+	}
+	d.RiverUI = ui
+	return d, nil
+}
 
 // riverUIPrefix is where River's own UI is mounted on the admin listener,
 // behind the dashboard's sign-in.
