@@ -238,11 +238,14 @@ func TestBrowserEventLifecycle(t *testing.T) {
 
 	// A refused request shows on the rejections page.
 	req, _ := http.NewRequest("POST", "http://"+hookd.main.IngestAddr+"/webhooks/shop", strings.NewReader(`{"idempotency_key":"x"}`))
-	req.Header.Set("X-Hookd-Signature", "sha256=00")
+	req.Header.Set("X-Signature", "sha256="+strings.Repeat("0", 64))
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()
 	}
 	b.do("open the rejections", chromedp.Navigate(b.base+"/rejections"), chromedp.WaitVisible(chromedp.ID("rejections")))
+	if got := b.text("rejections"); !strings.Contains(got, "no-secret-matched") || !strings.Contains(got, "sha256=<64 digits>") {
+		t.Errorf("rejections %q; want the reason and the diagnosis's header shape", got)
+	}
 	b.checkAccessible("rejections")
 	b.shot("rejections")
 	b.do("open the services", chromedp.Navigate(b.base+"/services"), chromedp.WaitVisible(chromedp.ID("svc-shop")))
