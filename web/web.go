@@ -35,8 +35,7 @@ var staticFS embed.FS
 
 // BacklogFunc reports the delivery backlog: the work waiting (events in
 // their outbox, jobs queued or waiting to retry), and since when the
-// oldest of it waits. Where the store has Backlog (hookd.Backlog), serve
-// sets it to sum Outbox, Queued and Retrying and pass Oldest on.
+// oldest of it waits; serve sums hookd.Backlog's counts.
 type BacklogFunc func(ctx context.Context) (events int, oldest time.Time, err error)
 
 // Dashboard serves the pages. Set the fields, then call Handler.

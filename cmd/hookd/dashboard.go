@@ -2,8 +2,10 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -12,6 +14,9 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/signing"
+	"github.com/hookd/hookd/store/postgres"
+	"github.com/hookd/hookd/store/sqlite"
 	"github.com/hookd/hookd/web"
 )
 
@@ -20,10 +25,14 @@ import (
 func (m *Main) newDashboard(rejections *httpapi.Rejections, activity *httpapi.Activity) (*web.Dashboard, error) {
 	cfg := m.Config
 	d := &web.Dashboard{Store: m.db, Services: m.Services, Rejections: rejections, Activity: activity,
-		Token: cfg.Admin.Token, IngestURL: publicURL(cmp.Or(m.IngestAddr, cfg.Listen)), Logger: m.Logger,
+		Token: cfg.Admin.Token, IngestURL: signing.PublicURL(cmp.Or(m.IngestAddr, cfg.Listen)), Logger: m.Logger,
 		Schemes: map[string]string{}}
 	for name, s := range cfg.ServiceConfigs {
 		d.Schemes[name] = s.Verify.Scheme
+	}
+	d.Backlog = func(ctx context.Context) (int, time.Time, error) {
+		b, err := m.db.Backlog(ctx)
+		return b.Outbox + b.Queued + b.Retrying, b.Oldest, err
 	}
 	ui, err := newRiverUI(m.db, m.Logger)
 	if err != nil {
@@ -41,9 +50,9 @@ const riverUIPrefix = "/riverui"
 // only reads and changes job rows for the UI; it runs no workers.
 func newRiverUI(db database, log *slog.Logger) (*riverui.Handler, error) {
 	switch d := db.(type) {
-	case *sqliteDB:
+	case *sqlite.DB:
 		return riverUIFor(riversqlite.New(d.SQL()), log)
-	case *postgresDB:
+	case *postgres.DB:
 		return riverUIFor(riverpgxv5.New(d.Pool()), log)
 	}
 	return nil, fmt.Errorf("river UI: no driver for %T", db)

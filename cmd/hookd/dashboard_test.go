@@ -239,10 +239,12 @@ func TestDashboardSignInAndCSRF(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "<title>River</title>") {
 		t.Errorf("signed in GET /riverui/: %d %.300s", resp.StatusCode, page)
 	}
-	resp, page = fetchPage(t, c, "GET", base+"/riverui/api/jobs?state=completed&limit=5", nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `"hookd_action"`) {
-		t.Errorf("signed in GET /riverui/api/jobs: %d %.300s; want the completed forward job", resp.StatusCode, page)
-	}
+	// The replay above runs through River's queue (a first attempt made
+	// right after the commit never enters it).
+	waitFor(t, 15*time.Second, "the replayed job in River UI's list", func() bool {
+		resp, page = fetchPage(t, c, "GET", base+"/riverui/api/jobs?state=completed&limit=5", nil)
+		return resp.StatusCode == http.StatusOK && strings.Contains(page, `"hookd_action"`)
+	})
 	req, _ := http.NewRequest("POST", base+"/riverui/api/jobs/retry", strings.NewReader(`{"ids":["1"]}`))
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	resp3, err := c.Do(req)
@@ -357,10 +359,19 @@ func TestDashboardEventsAndServicesPages(t *testing.T) {
 	}
 
 	b.waitStatus(t, shopEvent, "succeeded")
+	riverLink := regexp.MustCompile(`<a href="/riverui/jobs/\d+"`)
 	_, page = fetchPage(t, c, "GET", base+"/events/"+shopEvent, nil)
-	if !regexp.MustCompile(`<a href="/riverui/jobs/\d+"`).MatchString(page) {
-		t.Errorf("the event's job does not link to River UI:\n%s", page)
+	if riverLink.MatchString(page) {
+		t.Errorf("a first attempt settled without the queue links to River UI:\n%s", page)
 	}
+	// Replayed, the job goes through River's queue, and links to it.
+	if status, body := b.api(t, "POST", "/api/events/"+shopEvent+"/replay"); status != http.StatusAccepted {
+		t.Fatalf("replay: %d %v", status, body)
+	}
+	waitFor(t, 15*time.Second, "the replayed job to link to River UI", func() bool {
+		_, page = fetchPage(t, c, "GET", base+"/events/"+shopEvent, nil)
+		return riverLink.MatchString(page)
+	})
 
 	_, page = fetchPage(t, c, "GET", base+"/services", nil)
 	for _, want := range []string{"/webhooks/shop", "header:Idempotency-Key, json:idempotency_key", "hmac-sha256", shop.URL} {
