@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 
+	"github.com/hookd/hookd/httpapi"
 	"github.com/hookd/hookd/internal/bench"
 )
 
@@ -47,15 +49,19 @@ func (c *cli) benchBaseline(ctx context.Context, args []string) error {
 		return err
 	}
 	tuneGC()
-	m := &Main{Config: l.cfg, Logger: slog.New(slog.NewTextHandler(c.stderr, nil)), errc: make(chan error, 1)}
-	addr, err := m.listen(l.cfg.Listen, bench.Baseline(l.services, m.Logger))
+	// hookd's own server settings, in front of hookd's own ingest handler.
+	ln, err := net.Listen("tcp", l.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	fmt.Fprintf(c.stdout, "listening on %s\n", addr)
+	log := slog.New(slog.NewTextHandler(c.stderr, nil))
+	srv := httpapi.NewServer(bench.Baseline(l.services, log), log)
+	fmt.Fprintf(c.stdout, "listening on %s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case <-ctx.Done():
-	case err = <-m.Err():
+	case err = <-errc:
 	}
-	return errors.Join(err, m.Close())
+	return errors.Join(err, srv.Shutdown(context.WithoutCancel(ctx)))
 }

@@ -17,7 +17,7 @@ func TestRolesSplitTheWork(t *testing.T) {
 		smtp := smtptest.Start(t)
 		yaml := fmt.Sprintf(testConfig, "", database, smtp.URL())
 		ingest := runMain(t, yaml, roleIngest)
-		if ingest.workers != nil || ingest.dispatcher != nil {
+		if ingest.RunsWorkers() {
 			t.Fatal("an ingest-only process runs workers")
 		}
 		b := &testBundle{main: ingest, smtp: smtp}

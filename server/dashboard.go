@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"cmp"
@@ -48,7 +48,7 @@ const riverUIPrefix = "/riverui"
 
 // newRiverUI returns River's UI over the job queue of db. Its River client
 // only reads and changes job rows for the UI; it runs no workers.
-func newRiverUI(db database, log *slog.Logger) (*riverui.Handler, error) {
+func newRiverUI(db Database, log *slog.Logger) (*riverui.Handler, error) {
 	switch d := db.(type) {
 	case *sqlite.DB:
 		return riverUIFor(riversqlite.New(d.SQL()), log)
