@@ -247,6 +247,11 @@ type Submission struct {
 	// the commit, and no dispatcher queues them meanwhile. Zero leaves them
 	// to the dispatcher at once.
 	ClaimedUntil time.Time
+
+	// Replayed marks an event claimed from the outbox that already has
+	// queued jobs (it was replayed): its new jobs' outcomes must be
+	// recorded after those, as queued jobs too.
+	Replayed bool
 }
 
 // Claim is a process's hold on an event's outbox (Submission.ClaimedUntil):
@@ -261,6 +266,9 @@ type Claim struct {
 type Settlement struct {
 	Claim    Claim
 	Attempts []Attempt // one per job of the event
+	// Replayed is the Submission's: successes are recorded as queued
+	// jobs, so that they come after the event's earlier ones.
+	Replayed bool
 }
 
 // Attempt is one run of a job.
@@ -362,6 +370,13 @@ type Store interface {
 	// one transaction, and returns how many events it moved. Several
 	// processes may dispatch at once: each event is moved once.
 	Dispatch(ctx context.Context, limit int) (int, error)
+
+	// ClaimDue claims up to limit events whose outbox is due (unclaimed, or
+	// its claim expired), oldest due first, until until, and returns them
+	// with their bodies and jobs, ClaimedUntil set: the process makes
+	// their first attempts and settles them. Several processes may claim
+	// at once: each event goes to one.
+	ClaimDue(ctx context.Context, limit int, until time.Time) ([]Submission, error)
 
 	// Settle records the first attempts made under claims and ends the
 	// claims, each settlement in the one transaction of the call: the

@@ -11,9 +11,14 @@
 // process died expires after a lease of a few seconds, and a dispatcher
 // then queues the work, which is done again (at least once, never lost).
 //
+// The engine also drains the outbox (Dispatch): what was stored unclaimed
+// while it was full, accepted by an ingest-only process, replayed, or left
+// by a process that died. So every first attempt is made here, at the
+// engine's pace, and River's queue holds the retries.
+//
 // Memory is bounded: at most Capacity events are held. When the engine is
-// full, or shutting down, an event is stored unclaimed and its jobs go
-// through the queue as before.
+// full, or shutting down, an event is stored unclaimed and waits in the
+// database until there is room.
 package delivery
 
 import (
@@ -26,8 +31,10 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// Store is what the engine writes its outcomes to: a hookd.Store.
+// Store is what the engine claims its work from and writes its outcomes
+// to: a hookd.Store.
 type Store interface {
+	ClaimDue(ctx context.Context, limit int, until time.Time) ([]hookd.Submission, error)
 	Settle(ctx context.Context, settlements []hookd.Settlement) ([]hookd.Claim, error)
 	RenewClaims(ctx context.Context, claims []hookd.Claim, until time.Time) ([]hookd.Claim, error)
 }
@@ -46,12 +53,16 @@ type Attempter interface {
 	RetryDelay(args hookd.JobArgs, n int) time.Duration
 }
 
-// Config is what an Engine needs. Every field is required.
+// Config is what an Engine needs. Every field is required but Next and
+// OnRoom.
 type Config struct {
 	Store     Store
-	Next      Accepter // where events are stored
+	Next      Accepter // where events are stored, for an engine that accepts them
 	Attempter Attempter
 	Logger    *slog.Logger
+	// OnRoom, if set, is called when slots free up after the engine found
+	// more waiting work than it had room for: the dispatcher's Wake.
+	OnRoom func()
 
 	// Capacity is how many events the engine holds at once, from their
 	// claim until their outcome is settled.
@@ -79,6 +90,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	closing bool
+	starved bool             // the last Dispatch had less room than work
 	held    map[string]*held // by event ID, from claim to settlement
 	stopped chan struct{}    // closed when Run returns
 }
@@ -86,8 +98,9 @@ type Engine struct {
 // held is an event the engine holds.
 type held struct {
 	claim    hookd.Claim // as it now stands: renewals move it
-	since    time.Time   // when the claim was last written
-	lost     bool        // a renewal found it taken over
+	replayed bool
+	since    time.Time // when the claim was last written
+	lost     bool      // a renewal found it taken over
 	attempts []hookd.Attempt
 }
 
@@ -146,7 +159,7 @@ func (e *Engine) reserve() bool {
 
 // start runs the first attempts of sub's jobs in the background.
 func (e *Engine) start(sub hookd.Submission) {
-	h := &held{claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil}, since: time.Now()}
+	h := &held{claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil}, replayed: sub.Replayed, since: time.Now()}
 	e.mu.Lock()
 	e.held[sub.Event.ID] = h
 	e.mu.Unlock()
@@ -194,12 +207,55 @@ func (e *Engine) attemptOne(j hookd.NewJob, ev *hookd.Event) hookd.Attempt {
 	return a
 }
 
-// forget drops h and frees its slot.
+// forget drops h and frees its slot; if work was left waiting for room,
+// it says there is some.
 func (e *Engine) forget(h *held) {
 	e.mu.Lock()
 	delete(e.held, h.claim.EventID)
+	starved := e.starved
+	e.starved = false
 	e.mu.Unlock()
 	<-e.slots
+	if starved && e.c.OnRoom != nil {
+		e.c.OnRoom()
+	}
+}
+
+// Dispatch claims up to limit events waiting in the outbox, as many as
+// the engine has room for, and starts their first attempts. It makes the
+// engine a jobs.Outbox: the dispatcher drains the outbox through it. It
+// takes no slot before its claim is made, so that requests accepted
+// meanwhile are not left unclaimed for want of room; a claimed event that
+// finds none gives its claim back.
+func (e *Engine) Dispatch(ctx context.Context, limit int) (int, error) {
+	room := min(limit, cap(e.slots)-len(e.slots))
+	if room <= 0 {
+		e.mu.Lock()
+		e.starved = true
+		e.mu.Unlock()
+		return 0, nil
+	}
+	until := time.Now().Add(e.c.Lease).Truncate(time.Microsecond)
+	subs, err := e.c.Store.ClaimDue(ctx, room, until)
+	var back []hookd.Claim
+	for _, sub := range subs {
+		if e.reserve() {
+			e.start(sub)
+		} else {
+			back = append(back, hookd.Claim{EventID: sub.Event.ID, Until: until})
+		}
+	}
+	if len(back) > 0 {
+		// Due again at once, for whoever has room.
+		_, rerr := e.c.Store.RenewClaims(ctx, back, time.Now().Add(-time.Millisecond).Truncate(time.Microsecond))
+		err = errors.Join(err, rerr)
+	}
+	if len(subs) == room && room < limit || len(back) > 0 {
+		e.mu.Lock()
+		e.starved = true // there may be more than it could take
+		e.mu.Unlock()
+	}
+	return len(subs) - len(back), err
 }
 
 // Run writes the outcomes and renews the claims of long attempts until
@@ -242,7 +298,7 @@ func (e *Engine) settle(ctx context.Context, batch []*held) {
 	e.mu.Lock()
 	for _, h := range batch {
 		if !h.lost {
-			settlements = append(settlements, hookd.Settlement{Claim: h.claim, Attempts: h.attempts})
+			settlements = append(settlements, hookd.Settlement{Claim: h.claim, Attempts: h.attempts, Replayed: h.replayed})
 		}
 	}
 	e.mu.Unlock()

@@ -118,10 +118,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			JobTimeout:        time.Duration(cfg.Workers.JobTimeout),
 			RescueAfter:       time.Duration(cfg.Workers.RescueAfter),
 		})
-		// Accepted events' jobs wait in their outbox until the dispatcher
-		// queues them: woken by this process's commits, polling for the
-		// others' and for claims that expired.
-		m.dispatcher = jobs.NewDispatcher(m.db, time.Duration(cfg.Workers.DispatchInterval), log)
 		if r, ok := m.db.(interface {
 			Reclaim(context.Context) (int, int, error)
 		}); ok {
@@ -136,27 +132,42 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			}
 		}
 	}
+	var accepter httpapi.Accepter
 	if m.Role == RoleAll || m.Role == RoleIngest {
 		// Requests are stored by a group committer: one transaction for
 		// whatever is pending, each answer after its own commit.
 		gc := m.db.GroupCommit()
-		if m.dispatcher != nil {
-			gc.OnCommit = m.dispatcher.Wake
+		if worker != nil {
+			gc.OnCommit = func() { m.dispatcher.Wake() }
 		}
 		m.committer = groupcommit.New(m.db, gc)
-		var accepter httpapi.Accepter = m.committer
-		if m.Role == RoleAll {
-			// The first attempt runs here, right after the commit.
-			m.engine = delivery.New(delivery.Config{
-				Store: m.db, Next: m.committer, Attempter: worker, Logger: log,
-				Capacity:       cfg.Workers.InFlight,
-				Lease:          time.Duration(cfg.Workers.ClaimLease),
-				AttemptTimeout: time.Duration(cfg.Workers.JobTimeout),
-			})
-			accepter = m.engine
-			m.engineDone = make(chan struct{})
-			go func() { defer close(m.engineDone); m.engine.Run(context.WithoutCancel(ctx)) }()
+		accepter = m.committer
+	}
+	if worker != nil {
+		// First attempts run in this process's delivery engine: right
+		// after the commit for the events it accepts (role all), and for
+		// whatever waits in the outbox, which the dispatcher hands it as
+		// it has room: woken by this process's commits and by the engine,
+		// polling for other processes' events and for expired claims.
+		ec := delivery.Config{
+			Store: m.db, Attempter: worker, Logger: log,
+			OnRoom:         func() { m.dispatcher.Wake() },
+			Capacity:       cfg.Workers.InFlight,
+			Lease:          time.Duration(cfg.Workers.ClaimLease),
+			AttemptTimeout: time.Duration(cfg.Workers.JobTimeout),
 		}
+		if m.committer != nil {
+			ec.Next = m.committer
+		}
+		m.engine = delivery.New(ec)
+		m.engineDone = make(chan struct{})
+		go func() { defer close(m.engineDone); m.engine.Run(context.WithoutCancel(ctx)) }()
+		m.dispatcher = jobs.NewDispatcher(m.engine, time.Duration(cfg.Workers.DispatchInterval), log)
+		if accepter != nil {
+			accepter = m.engine // the first attempt right after the commit
+		}
+	}
+	if accepter != nil {
 		ingest := &httpapi.Ingest{
 			Services: m.Services, Accepter: accepter, Rejections: rejections,
 			Metrics: httpapi.NewMetrics(reg), Activity: activity, Logger: log,
@@ -254,8 +265,13 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	if m.stop != nil {
+		// The dispatcher, which hands the engine its work, and the pruner.
+		m.stop()
+		<-m.stopped
+	}
 	if m.engine != nil {
-		// No request adds work now: let the first attempts finish.
+		// Nothing adds work now: let the first attempts finish.
 		if err := m.engine.Close(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -266,10 +282,6 @@ func (m *Main) Close() error {
 	}
 	if m.dashboard != nil {
 		m.dashboard.Replays.Close() // before the store closes
-	}
-	if m.stop != nil {
-		m.stop()
-		<-m.stopped
 	}
 	if m.workers != nil {
 		if err := m.workers.Stop(ctx); err != nil {

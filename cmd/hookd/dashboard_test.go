@@ -239,10 +239,14 @@ func TestDashboardSignInAndCSRF(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "<title>River</title>") {
 		t.Errorf("signed in GET /riverui/: %d %.300s", resp.StatusCode, page)
 	}
-	// The replay above runs through River's queue (a first attempt made
-	// right after the commit never enters it).
-	waitFor(t, 15*time.Second, "the replayed job in River UI's list", func() bool {
-		resp, page = fetchPage(t, c, "GET", base+"/riverui/api/jobs?state=completed&limit=5", nil)
+	// A first attempt that failed leaves a River job, waiting to retry
+	// (one that succeeded never enters River's queue).
+	shop.status.Store(http.StatusServiceUnavailable)
+	if status, body := b.send(t, "shop", `{"idempotency_key":"csrf-2"}`); status != http.StatusAccepted {
+		t.Fatalf("send: %d %v", status, body)
+	}
+	waitFor(t, 15*time.Second, "the failed job in River UI's list", func() bool {
+		resp, page = fetchPage(t, c, "GET", base+"/riverui/api/jobs?state=retryable&limit=5", nil)
 		return resp.StatusCode == http.StatusOK && strings.Contains(page, `"hookd_action"`)
 	})
 	req, _ := http.NewRequest("POST", base+"/riverui/api/jobs/retry", strings.NewReader(`{"ids":["1"]}`))
@@ -364,12 +368,14 @@ func TestDashboardEventsAndServicesPages(t *testing.T) {
 	if riverLink.MatchString(page) {
 		t.Errorf("a first attempt settled without the queue links to River UI:\n%s", page)
 	}
-	// Replayed, the job goes through River's queue, and links to it.
-	if status, body := b.api(t, "POST", "/api/events/"+shopEvent+"/replay"); status != http.StatusAccepted {
-		t.Fatalf("replay: %d %v", status, body)
+	// A failed first attempt goes to River's queue, and links to it.
+	shop.status.Store(http.StatusServiceUnavailable)
+	status, body = b.send(t, "shop", `{"idempotency_key":"fails-first"}`)
+	if status != http.StatusAccepted {
+		t.Fatalf("send: %d %v", status, body)
 	}
-	waitFor(t, 15*time.Second, "the replayed job to link to River UI", func() bool {
-		_, page = fetchPage(t, c, "GET", base+"/events/"+shopEvent, nil)
+	waitFor(t, 15*time.Second, "the failed job to link to River UI", func() bool {
+		_, page = fetchPage(t, c, "GET", base+"/events/"+body["event_id"].(string), nil)
 		return riverLink.MatchString(page)
 	})
 

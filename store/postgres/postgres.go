@@ -464,7 +464,7 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	succeeded := make([]*string, len(settlements))
 	for i, st := range settlements {
 		ids[i], untils[i] = st.Claim.EventID, st.Claim.Until
-		if b := store.EncodeSettled(st.Attempts); b != nil {
+		if b := store.EncodeSettled(st.Attempts); b != nil && !st.Replayed {
 			s := string(b)
 			succeeded[i] = &s
 		}
@@ -474,7 +474,7 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		return nil, wrap("settle", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	rows, err := tx.Query(ctx, `UPDATE hookd_event e SET pending_jobs = NULL, due_at = NULL, settled_jobs = c.settled::jsonb
+	rows, err := tx.Query(ctx, `UPDATE hookd_event e SET pending_jobs = NULL, due_at = NULL, settled_jobs = coalesce(c.settled::jsonb, e.settled_jobs)
 		FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS c(id, until, settled)
 		WHERE e.id = c.id AND e.due_at = c.until AND e.pending_jobs IS NOT NULL
 		RETURNING e.id`, ids, untils, succeeded)
@@ -493,7 +493,7 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		}
 		settled = append(settled, st.Claim)
 		for _, a := range st.Attempts {
-			if a.Error != "" { // a success is in the settled column
+			if a.Error != "" || st.Replayed { // else a success is in the settled column
 				params = append(params, jobs.FullInsertParams(a))
 			}
 		}
@@ -510,6 +510,65 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		return nil, wrap("settle: commit", err)
 	}
 	return settled, nil
+}
+
+// ClaimDue claims the events whose outbox is due, oldest due first,
+// skipping those another process is claiming.
+func (db *DB) ClaimDue(ctx context.Context, limit int, until time.Time) ([]hookd.Submission, error) {
+	rows, err := db.pool.Query(ctx, `UPDATE hookd_event e SET due_at = $2
+		FROM (SELECT id FROM hookd_event WHERE pending_jobs IS NOT NULL AND due_at <= now()
+		      ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED) c
+		WHERE e.id = c.id
+		RETURNING e.id, e.service, e.idempotency_key, e.payload_hash, e.body, e.header::text, e.received_at,
+			e.expires_at, e.pending_jobs::text`, limit, until)
+	if err != nil {
+		return nil, wrap("claim due", err)
+	}
+	defer rows.Close()
+	var subs []hookd.Submission
+	for rows.Next() {
+		ev := &hookd.Event{}
+		var header, pending string
+		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash, &ev.Body, &header,
+			&ev.ReceivedAt, &ev.ExpiresAt, &pending); err != nil {
+			return nil, wrap("claim due", err)
+		}
+		ev.Header = store.DecodeHeader([]byte(header))
+		ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
+		jobs, err := store.DecodePending(ev.ID, ev.Service, []byte(pending))
+		if err != nil {
+			return nil, err
+		}
+		subs = append(subs, hookd.Submission{Event: ev, Jobs: jobs, ClaimedUntil: until})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("claim due", err)
+	}
+	return subs, db.markReplayed(ctx, subs)
+}
+
+// markReplayed sets Replayed on the claimed events that have queued jobs.
+func (db *DB) markReplayed(ctx context.Context, subs []hookd.Submission) error {
+	if len(subs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(subs))
+	for i, s := range subs {
+		ids[i] = s.Event.ID
+	}
+	rows, err := db.pool.Query(ctx, `SELECT DISTINCT args ->> 'event_id' FROM river_job
+		WHERE args ->> 'event_id' = ANY($1) AND kind = `+jobKind, ids)
+	if err != nil {
+		return wrap("claim due", err)
+	}
+	queued, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return wrap("claim due", err)
+	}
+	for i := range subs {
+		subs[i].Replayed = slices.Contains(queued, subs[i].Event.ID)
+	}
+	return nil
 }
 
 // RenewClaims extends the claims that still hold.

@@ -221,7 +221,7 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 
 // settleEvent ends a claim that still holds and records the first
 // attempts that succeeded.
-const settleEvent = `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL, settled_jobs = ?
+const settleEvent = `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL, settled_jobs = coalesce(?, settled_jobs)
 WHERE id = ? AND due_at = ? AND pending_jobs IS NOT NULL`
 
 // riverJobIndex finds an event's jobs in River's table.
@@ -514,7 +514,11 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	var rows []*riverdriver.JobInsertFullParams
 	update := tx.StmtContext(ctx, db.settleEvent)
 	for _, st := range settlements {
-		res, err := update.ExecContext(ctx, nullable(store.EncodeSettled(st.Attempts)), st.Claim.EventID, st.Claim.Until.UnixMicro())
+		var settledJobs []byte
+		if !st.Replayed {
+			settledJobs = store.EncodeSettled(st.Attempts)
+		}
+		res, err := update.ExecContext(ctx, nullable(settledJobs), st.Claim.EventID, st.Claim.Until.UnixMicro())
 		if err != nil {
 			return nil, fmt.Errorf("settle: %w", err)
 		}
@@ -523,7 +527,7 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		}
 		settled = append(settled, st.Claim)
 		for _, a := range st.Attempts {
-			if a.Error != "" { // a success is in the settled column
+			if a.Error != "" || st.Replayed { // else a success is in the settled column
 				rows = append(rows, jobs.FullInsertParams(a))
 			}
 		}
@@ -538,6 +542,69 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		return nil, fmt.Errorf("settle: commit: %w", err)
 	}
 	return settled, nil
+}
+
+// ClaimDue claims the events whose outbox is due, oldest due first.
+func (db *DB) ClaimDue(ctx context.Context, limit int, until time.Time) ([]hookd.Submission, error) {
+	rows, err := db.db.QueryContext(ctx, `UPDATE hookd_event SET due_at = ?
+		WHERE id IN (SELECT id FROM hookd_event WHERE pending_jobs IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?)
+		RETURNING id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs`,
+		until.UnixMicro(), time.Now().UnixMicro(), limit)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("claim due: %w", err))
+	}
+	defer rows.Close()
+	var subs []hookd.Submission
+	for rows.Next() {
+		ev := &hookd.Event{}
+		var header, pending []byte
+		var received, expires int64
+		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash, &ev.Body, &header,
+			&received, &expires, &pending); err != nil {
+			return nil, fmt.Errorf("claim due: %w", err)
+		}
+		ev.Header = store.DecodeHeader(header)
+		ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
+		jobs, err := store.DecodePending(ev.ID, ev.Service, pending)
+		if err != nil {
+			return nil, fmt.Errorf("claim due: %w", err)
+		}
+		subs = append(subs, hookd.Submission{Event: ev, Jobs: jobs, ClaimedUntil: until})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim due: %w", err)
+	}
+	rows.Close()
+	return subs, db.markReplayed(ctx, subs)
+}
+
+// markReplayed sets Replayed on the claimed events that have queued jobs.
+func (db *DB) markReplayed(ctx context.Context, subs []hookd.Submission) error {
+	if len(subs) == 0 {
+		return nil
+	}
+	ids := make([]any, len(subs))
+	for i, s := range subs {
+		ids[i] = s.Event.ID
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT json_extract(args, '$.event_id') FROM river_job
+		WHERE json_extract(args, '$.event_id') IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
+	if err != nil {
+		return fmt.Errorf("claim due: %w", err)
+	}
+	defer rows.Close()
+	queued := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("claim due: %w", err)
+		}
+		queued[id] = true
+	}
+	for i := range subs {
+		subs[i].Replayed = queued[subs[i].Event.ID]
+	}
+	return rows.Err()
 }
 
 // RenewClaims extends the claims that still hold.

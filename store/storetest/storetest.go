@@ -453,6 +453,109 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 	})
 
+	t.Run("ClaimDueTakesEachWaitingEventOnce", func(t *testing.T) {
+		s, ctx := setup(t)
+		waiting, claimed, noop := Submission("svc", "k1", `{"n":1}`, 2), Submission("svc", "k2", `{}`, 1), Submission("svc", "k3", `{}`, 0)
+		claimed.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		mustAccept(t, s, waiting, claimed, noop)
+		until := time.Now().Add(time.Minute).Truncate(time.Microsecond)
+		got, err := s.ClaimDue(ctx, 10, until)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("ClaimDue = %d, %v; want the one unclaimed event with jobs", len(got), err)
+		}
+		ev := got[0].Event
+		if ev.ID != waiting.Event.ID || string(ev.Body) != `{"n":1}` || ev.Header.Get("Content-Type") != "application/json" ||
+			len(got[0].Jobs) != 2 || got[0].Jobs[1].Args.ActionIndex != 1 || !got[0].ClaimedUntil.Equal(until) {
+			t.Fatalf("claimed %+v, jobs %+v", ev, got[0].Jobs)
+		}
+		if again, _ := s.ClaimDue(ctx, 10, until); len(again) != 0 {
+			t.Fatalf("a second ClaimDue took %d events; they are claimed", len(again))
+		}
+		mustDispatch(t, s, 0)
+		if settled, err := s.Settle(ctx, []hookd.Settlement{{Claim: hookd.Claim{EventID: ev.ID, Until: until},
+			Attempts: attempts(got[0], "")}}); err != nil || len(settled) != 1 {
+			t.Fatalf("Settle of a claimed event = %v, %v", settled, err)
+		}
+		// An expired claim is due again.
+		if _, err := s.RenewClaims(ctx, []hookd.Claim{{EventID: claimed.Event.ID, Until: claimed.ClaimedUntil}},
+			time.Now().Add(-time.Second).Truncate(time.Microsecond)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.ClaimDue(ctx, 10, until); len(got) != 1 || got[0].Event.ID != claimed.Event.ID {
+			t.Fatalf("ClaimDue after the claim expired took %d events; want the expired one", len(got))
+		}
+
+		// Concurrent claimers take each event once.
+		var subs []hookd.Submission
+		for i := range 100 {
+			subs = append(subs, Submission("svc", fmt.Sprint("c", i), `{}`, 1))
+		}
+		mustAccept(t, s, subs...)
+		var mu sync.Mutex
+		seen := map[string]int{}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for {
+					got, err := s.ClaimDue(ctx, 7, until)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, sub := range got {
+						seen[sub.Event.ID]++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if len(seen) != 100 {
+			t.Errorf("%d events claimed, want 100", len(seen))
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Errorf("event %s claimed %d times", id, n)
+			}
+		}
+	})
+
+	t.Run("ReplayedEventSettlesAfterItsQueuedJobs", func(t *testing.T) {
+		s, ctx := setup(t)
+		sub := Submission("svc", "k1", `{}`, 1)
+		sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		mustAccept(t, s, sub)
+		failed := attempts(sub, "550 no such user")
+		failed[0].Permanent = true
+		if got, err := s.Settle(ctx, []hookd.Settlement{{Claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil},
+			Attempts: failed}}); err != nil || len(got) != 1 {
+			t.Fatalf("Settle = %v, %v", got, err)
+		}
+		if err := s.Replay(ctx, sub.Event.ID, sub.Jobs); err != nil {
+			t.Fatal(err)
+		}
+		until := time.Now().Add(time.Minute).Truncate(time.Microsecond)
+		got, err := s.ClaimDue(ctx, 10, until)
+		if err != nil || len(got) != 1 || !got[0].Replayed {
+			t.Fatalf("ClaimDue = %+v, %v; want the replayed event, marked so", got, err)
+		}
+		if _, err := s.Settle(ctx, []hookd.Settlement{{Claim: hookd.Claim{EventID: sub.Event.ID, Until: until},
+			Attempts: attempts(got[0], ""), Replayed: true}}); err != nil {
+			t.Fatal(err)
+		}
+		ev, _ := s.Event(ctx, sub.Event.ID)
+		if ev.Status != hookd.EventSucceeded || len(ev.Jobs) != 2 || ev.Jobs[1].ID <= ev.Jobs[0].ID || ev.Jobs[1].State != hookd.JobSucceeded {
+			t.Fatalf("after the replay's success: status %s, jobs %s; want it queued after the failure", ev.Status, jobsString(ev.Jobs))
+		}
+		if events, _, _ := s.Events(ctx, hookd.EventFilter{Status: hookd.EventSucceeded}); len(events) != 1 {
+			t.Errorf("%d succeeded events listed, want 1", len(events))
+		}
+	})
+
 	t.Run("SettleRecordsFirstAttempts", func(t *testing.T) {
 		s, ctx := setup(t)
 		until := time.Now().Add(time.Hour).Truncate(time.Microsecond)
