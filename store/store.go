@@ -9,6 +9,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 
@@ -306,4 +308,31 @@ func ResolveRepeats(subs []hookd.Submission, results []hookd.Result, first []int
 			results[i].Outcome = hookd.Conflict
 		}
 	}
+}
+
+// DefaultReadTimeout bounds a read for the admin API, the CLI or a worker,
+// so that no read holds a connection for long (see ReadContext).
+const DefaultReadTimeout = 5 * time.Second
+
+// ReadContext bounds a read to d (DefaultReadTimeout when zero).
+func ReadContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		d = DefaultReadTimeout
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// ReadError wraps a read's error with op. When the read's own bound
+// (readCtx, from ReadContext) ran out while the caller still waited, it is
+// an error with code EUnavailable that says so and what to do: the caller
+// answers 503, and the read no longer holds the database.
+func ReadError(op string, err error, readCtx, callerCtx context.Context, d time.Duration) error {
+	if d <= 0 {
+		d = DefaultReadTimeout
+	}
+	if readCtx.Err() == context.DeadlineExceeded && callerCtx.Err() == nil {
+		return &hookd.Error{Code: hookd.EUnavailable, Err: fmt.Errorf("%s: %w", op, err), Message: fmt.Sprintf(
+			"the read took longer than %s and was stopped; narrow it with filters (service, since, until) or try again", d)}
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }

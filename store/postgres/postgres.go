@@ -37,6 +37,11 @@ type DB struct {
 	pool   *pgxpool.Pool
 	river  *river.Client[pgx.Tx] // insert-only: workers run elsewhere
 	logger *slog.Logger
+	// readSlots bounds the listings and event reads in flight, so that
+	// admin and CLI reads never hold every connection the writers need;
+	// each read is also bounded in time (readTimeout).
+	readSlots   chan struct{}
+	readTimeout time.Duration
 }
 
 var _ hookd.Store = (*DB)(nil)
@@ -56,6 +61,10 @@ type Options struct {
 	Wait time.Duration
 	// ReadOnly makes every transaction read-only.
 	ReadOnly bool
+	// ReadTimeout bounds each read (store.DefaultReadTimeout when zero):
+	// one that runs longer is cancelled on the server, with an error that
+	// says so.
+	ReadTimeout time.Duration
 }
 
 // DefaultConnectTimeout bounds each attempt to connect when the URL sets
@@ -97,7 +106,21 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: river client: %w", err)
 	}
-	return &DB{pool: pool, river: rc, logger: opts.Logger}, nil
+	return &DB{pool: pool, river: rc, logger: opts.Logger, readTimeout: opts.ReadTimeout,
+		readSlots: make(chan struct{}, max(1, cfg.MaxConns/2))}, nil
+}
+
+// beginRead waits for a read slot and bounds the read in time. The
+// returned context is the read's; done releases both.
+func (db *DB) beginRead(ctx context.Context) (context.Context, func(), error) {
+	rctx, cancel := store.ReadContext(ctx, db.readTimeout)
+	select {
+	case db.readSlots <- struct{}{}:
+	case <-rctx.Done():
+		cancel()
+		return nil, nil, store.ReadError("read", rctx.Err(), rctx, ctx, db.readTimeout)
+	}
+	return rctx, func() { <-db.readSlots; cancel() }, nil
 }
 
 // Pool returns the connection pool, for River's workers
@@ -639,13 +662,17 @@ func (db *DB) event(ctx context.Context, id string) (*hookd.Event, []byte, error
 	ev := &hookd.Event{}
 	var header string
 	var pending []byte
-	err := db.pool.QueryRow(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at,
+	// A worker reads its event here: a bound in time, but no read slot,
+	// so listings never delay deliveries.
+	rctx, cancel := store.ReadContext(ctx, db.readTimeout)
+	defer cancel()
+	err := db.pool.QueryRow(rctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at,
 		pending_jobs::text FROM hookd_event WHERE id = $1`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
 		&ev.Body, &header, &ev.ReceivedAt, &ev.ExpiresAt, &pending)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	} else if err != nil {
-		return nil, nil, wrap("event", err)
+		return nil, nil, readError("event", err, rctx, ctx, db.readTimeout)
 	}
 	ev.Header = store.DecodeHeader([]byte(header))
 	ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
@@ -658,9 +685,14 @@ const jobColumns = `SELECT id, coalesce(args ->> 'event_id', ''), coalesce(args 
 	FROM river_job `
 
 func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
-	rows, err := db.pool.Query(ctx, jobColumns+where, args...)
+	rctx, done, err := db.beginRead(ctx)
 	if err != nil {
-		return nil, wrap("jobs", err)
+		return nil, err
+	}
+	defer done()
+	rows, err := db.pool.Query(rctx, jobColumns+where, args...)
+	if err != nil {
+		return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
 	}
 	defer rows.Close()
 	var jobs []*hookd.Job
@@ -669,14 +701,14 @@ func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job
 		var state, errs string
 		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
 			&j.MaxAttempts, &errs); err != nil {
-			return nil, wrap("jobs", err)
+			return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
 		}
 		j.State = store.JobState(state, j.Attempts)
 		j.LastError = store.LastError([]byte(errs))
 		jobs = append(jobs, j)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap("jobs", err)
+		return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
 	}
 	return jobs, nil
 }
@@ -725,22 +757,27 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	}
 	limit := store.Limit(f.Limit)
 	q += " ORDER BY id DESC LIMIT " + args.add(limit+1)
-	rows, err := db.pool.Query(ctx, q, args...)
+	rctx, done, err := db.beginRead(ctx)
 	if err != nil {
-		return nil, "", wrap("events", err)
+		return nil, "", err
+	}
+	defer done()
+	rows, err := db.pool.Query(rctx, q, args...)
+	if err != nil {
+		return nil, "", readError("events", err, rctx, ctx, db.readTimeout)
 	}
 	defer rows.Close()
 	var events []*hookd.Event
 	for rows.Next() {
 		ev := &hookd.Event{}
 		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.ReceivedAt, &ev.ExpiresAt, &ev.Status); err != nil {
-			return nil, "", wrap("events", err)
+			return nil, "", readError("events", err, rctx, ctx, db.readTimeout)
 		}
 		ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
 		events = append(events, ev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", wrap("events", err)
+		return nil, "", readError("events", err, rctx, ctx, db.readTimeout)
 	}
 	events, next := store.EventPage(events, limit)
 	return events, next, nil
@@ -786,6 +823,15 @@ func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRu
 // unavailable is the error callers answer with 503.
 func unavailable(err error) error {
 	return &hookd.Error{Code: hookd.EUnavailable, Message: "database unavailable", Err: err}
+}
+
+// readError is store.ReadError, and wrap's unavailable when the database
+// cannot be reached.
+func readError(op string, err error, rctx, ctx context.Context, d time.Duration) error {
+	if rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		return store.ReadError(op, err, rctx, ctx, d)
+	}
+	return wrap(op, err)
 }
 
 // wrap adds context to err, and marks it unavailable when it means the

@@ -36,8 +36,14 @@ var migrations embed.FS
 
 // DB is a hookd store in one SQLite file.
 type DB struct {
-	db    *sql.DB
-	river *river.Client[*sql.Tx] // insert-only: workers run elsewhere
+	db *sql.DB
+	// read is a pool of read-only connections on the same file, for
+	// every read that is not part of a write: in WAL mode they read
+	// beside the one writer, so an admin or CLI read never holds the
+	// connection that ingest, the dispatcher and the queue need.
+	read        *sql.DB
+	readTimeout time.Duration
+	river       *river.Client[*sql.Tx] // insert-only: workers run elsewhere
 
 	// The ingest path's statements, prepared once: parsing SQL costs more
 	// than running it.
@@ -60,7 +66,14 @@ type Options struct {
 	// an error rather than created, and nothing can be written (Migrate
 	// and every write fail).
 	ReadOnly bool
+	// ReadTimeout bounds each read (store.DefaultReadTimeout when zero):
+	// one that runs longer is stopped with an error that says so.
+	ReadTimeout time.Duration
 }
+
+// readConns is the size of the read pool: a few reads at once (admin
+// API, CLI, workers reading their event); SQLite serves them in parallel.
+const readConns = 4
 
 // Open opens (creating if needed, unless opts.ReadOnly) the SQLite file at
 // path. Call Migrate before first use.
@@ -112,12 +125,33 @@ func Open(path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, openError(path, err, opts.ReadOnly)
 	}
+	read := db
+	if !opts.ReadOnly {
+		// The writer's open made the file and set WAL mode, which is what
+		// lets these read while it writes.
+		r := url.Values{}
+		r.Add("_pragma", "busy_timeout(5000)")
+		r.Add("_pragma", "query_only(1)")
+		r.Set("mode", "ro")
+		if read, err = sql.Open("sqlite", "file:"+path+"?"+r.Encode()); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		read.SetMaxOpenConns(readConns)
+		read.SetMaxIdleConns(readConns)
+	}
 	rc, err := river.NewClient(riversqlite.New(db), &river.Config{Logger: opts.Logger})
 	if err != nil {
 		db.Close()
+		read.Close()
 		return nil, fmt.Errorf("sqlite: river client: %w", err)
 	}
-	return &DB{db: db, river: rc, inserts: map[int]*sql.Stmt{}}, nil
+	return &DB{db: db, read: read, readTimeout: opts.ReadTimeout, river: rc, inserts: map[int]*sql.Stmt{}}, nil
+}
+
+// readContext bounds one read (see Options.ReadTimeout).
+func (db *DB) readContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return store.ReadContext(ctx, db.readTimeout)
 }
 
 // SQL returns the underlying database, for River's workers.
@@ -132,6 +166,9 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 	if db.existingEvent != nil {
 		db.existingEvent.Close()
+	}
+	if db.read != db.db {
+		db.read.Close()
 	}
 	return db.db.Close()
 }
@@ -654,13 +691,15 @@ func (db *DB) event(ctx context.Context, id string) (*hookd.Event, []byte, error
 	ev := &hookd.Event{}
 	var header, pending []byte
 	var received, expires int64
-	err := db.db.QueryRowContext(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header, received_at, expires_at,
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	err := db.read.QueryRowContext(rctx, `SELECT id, service, idempotency_key, payload_hash, body, header, received_at, expires_at,
 		pending_jobs FROM hookd_event WHERE id = ?`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
 		&ev.Body, &header, &received, &expires, &pending)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	} else if err != nil {
-		return nil, nil, fmt.Errorf("event: %w", err)
+		return nil, nil, store.ReadError("event", err, rctx, ctx, db.readTimeout)
 	}
 	ev.Header = store.DecodeHeader(header)
 	ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
@@ -672,9 +711,11 @@ const jobColumns = `SELECT id, json_extract(args, '$.event_id'), json_extract(ar
 	FROM river_job `
 
 func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
-	rows, err := db.db.QueryContext(ctx, jobColumns+where, args...)
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	rows, err := db.read.QueryContext(rctx, jobColumns+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
+		return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
 	}
 	defer rows.Close()
 	var jobs []*hookd.Job
@@ -684,13 +725,16 @@ func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job
 		var errs []byte
 		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
 			&j.MaxAttempts, &errs); err != nil {
-			return nil, fmt.Errorf("jobs: %w", err)
+			return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
 		}
 		j.State = store.JobState(state, j.Attempts)
 		j.LastError = store.LastError(errs)
 		jobs = append(jobs, j)
 	}
-	return jobs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
+	}
+	return jobs, nil
 }
 
 // Events lists events newest first.
@@ -727,9 +771,11 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	limit := store.Limit(f.Limit)
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limit+1)
-	rows, err := db.db.QueryContext(ctx, q, args...)
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	rows, err := db.read.QueryContext(rctx, q, args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("events: %w", err)
+		return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
 	}
 	defer rows.Close()
 	var events []*hookd.Event
@@ -737,13 +783,13 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 		ev := &hookd.Event{}
 		var received, expires int64
 		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &received, &expires, &ev.Status); err != nil {
-			return nil, "", fmt.Errorf("events: %w", err)
+			return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
 		}
 		ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
 		events = append(events, ev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("events: %w", err)
+		return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
 	}
 	events, next := store.EventPage(events, limit)
 	return events, next, nil
