@@ -285,6 +285,7 @@ type EventFilter struct {
 	Status         EventStatus
 	IdempotencyKey string
 	Since          time.Time // received at or after
+	Until          time.Time // received before
 	Limit          int       // Defaults to 50; at most 500.
 	Cursor         string    // from a previous page's next cursor
 }

@@ -115,6 +115,19 @@ func limitParam(r *http.Request) (int, error) {
 	return n, nil
 }
 
+// timeParam reads an RFC 3339 time from the query ("" is the zero time).
+func timeParam(r *http.Request, name string) (time.Time, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, hookd.Errorf(hookd.EInvalid, "%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
+	}
+	return t, nil
+}
+
 func (a *Admin) listEvents(r *http.Request) (int, any, error) {
 	q := r.URL.Query()
 	limit, err := limitParam(r)
@@ -127,9 +140,17 @@ func (a *Admin) listEvents(r *http.Request) (int, any, error) {
 	default:
 		return 0, nil, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
 	}
+	since, err := timeParam(r, "since")
+	if err != nil {
+		return 0, nil, err
+	}
+	until, err := timeParam(r, "until")
+	if err != nil {
+		return 0, nil, err
+	}
 	events, next, err := a.Store.Events(r.Context(), hookd.EventFilter{
 		Service: q.Get("service"), Status: status, IdempotencyKey: q.Get("idempotency_key"),
-		Limit: limit, Cursor: q.Get("cursor"),
+		Since: since, Until: until, Limit: limit, Cursor: q.Get("cursor"),
 	})
 	if err != nil {
 		return 0, nil, err

@@ -29,6 +29,39 @@ import (
 // time they were made and a cursor can be an ID.
 func NewEventID() string { return "evt_" + ulid.Make().String() }
 
+// NewEventIDAt returns a new event ID for an event received at t: its ULID
+// carries t (to the millisecond), so that a range of received times is a
+// range of IDs (see IDRange), which the table is ordered by.
+func NewEventIDAt(t time.Time) string {
+	return "evt_" + ulid.MustNew(ulid.Timestamp(t), ulid.DefaultEntropy()).String()
+}
+
+// idSlack widens IDRange's bounds: an ID made apart from its received time
+// (by NewEventID, in earlier versions) is still within them.
+const idSlack = time.Minute
+
+// IDRange returns bounds on the IDs of events received in [since, until)
+// (a zero time is no bound): from <= ID < to, "" for no bound. They are a
+// little wider than the range (idSlack), so a query still checks the
+// received time itself; they let it read only that stretch of the table.
+func IDRange(since, until time.Time) (from, to string) {
+	bound := func(t time.Time) string {
+		ms := max(t.UnixMilli(), 0)
+		var id ulid.ULID
+		if err := id.SetTime(min(uint64(ms), ulid.MaxTime())); err != nil {
+			return ""
+		}
+		return "evt_" + id.String()
+	}
+	if !since.IsZero() {
+		from = bound(since.Add(-idSlack))
+	}
+	if !until.IsZero() {
+		to = bound(until.Add(idSlack))
+	}
+	return from, to
+}
+
 // JobState maps a River job state to what users see. River retries a job
 // due within seconds by making it available again, so an available or
 // scheduled job that has run before is retrying.

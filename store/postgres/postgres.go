@@ -569,7 +569,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	}
 	tag, err := db.pool.Exec(ctx, `UPDATE hookd_event SET pending_jobs = $1, due_at = now()
 		WHERE id = $2 AND pending_jobs IS NULL AND NOT EXISTS (
-			SELECT 1 FROM river_job WHERE args ->> 'event_id' = hookd_event.id AND kind = `+jobKind+`
+			SELECT 1 FROM river_job WHERE args ->> 'event_id' = hookd_event.id COLLATE "default" AND kind = `+jobKind+`
 			AND (args ->> 'action')::int = ANY($3) AND state NOT IN ('completed', 'discarded', 'cancelled'))`,
 		pendingParam(jobs), id, actionIndexes(jobs))
 	if err != nil {
@@ -622,13 +622,16 @@ func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) 
 }
 
 // statusSQL computes an event's status from the latest job of each action.
+// COLLATE "default": hookd_event.id is "C", the index on River's event_id
+// is not; compared under the column's collation, the index does not apply
+// and every status would read every job.
 const statusSQL = `(
 SELECT CASE
     WHEN count(*) FILTER (WHERE l.state NOT IN ('completed', 'discarded', 'cancelled')) > 0 THEN 'pending'
     WHEN count(*) FILTER (WHERE l.state IN ('discarded', 'cancelled')) > 0 THEN 'failed'
     ELSE 'succeeded' END
 FROM (SELECT DISTINCT ON (args ->> 'action') state FROM river_job
-      WHERE args ->> 'event_id' = e.id AND kind = ` + jobKind + `
+      WHERE args ->> 'event_id' = e.id COLLATE "default" AND kind = ` + jobKind + `
       ORDER BY args ->> 'action', id DESC) l)`
 
 // Event returns one event with its body and jobs.
@@ -722,7 +725,36 @@ func (p *params) add(v any) string {
 	return "$" + strconv.Itoa(len(*p))
 }
 
-// Events lists events newest first.
+// eventStatus is an event's status: pending while its outbox holds jobs,
+// else statusSQL.
+const eventStatus = `CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END`
+
+// statusCandidates narrows a status filter to the events that can have
+// that status, found through indexes, so that a listing of the few failed
+// or pending events among millions does not compute every event's status:
+// a failed event has a failed job (River indexes jobs by state); a pending
+// one has an outbox (hookd_event_due) or an unfinished job. Succeeded is
+// most events: the listing walks them newest first.
+var statusCandidates = map[hookd.EventStatus]string{
+	hookd.EventFailed: `e.pending_jobs IS NULL AND e.id IN (
+		SELECT args ->> 'event_id' FROM river_job WHERE state IN ('discarded', 'cancelled') AND kind = ` + jobKind + `)`,
+	hookd.EventPending: `(e.pending_jobs IS NOT NULL OR e.id IN (
+		SELECT args ->> 'event_id' FROM river_job
+		WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled') AND kind = ` + jobKind + `))`,
+	hookd.EventSucceeded: `e.pending_jobs IS NULL`,
+}
+
+// services lists the services that have events, one index look-up each
+// (a loose index scan): they are few, the events many.
+const services = `(WITH RECURSIVE s(service) AS (
+	SELECT min(service) FROM hookd_event
+	UNION ALL SELECT (SELECT min(service) FROM hookd_event WHERE service > s.service) FROM s WHERE s.service IS NOT NULL)
+	SELECT service FROM s WHERE service IS NOT NULL)`
+
+// Events lists events newest first. Each filter reads an index, in ID
+// order: service (hookd_event_service_id), idempotency key (the unique
+// (service, idempotency_key), for each service), received time (a range
+// of IDs: see store.IDRange), status (statusCandidates).
 func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
 	after, err := store.DecodeCursor(f.Cursor)
 	if err != nil {
@@ -734,29 +766,39 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	var where []string
 	var args params
 	if f.Service != "" {
-		where = append(where, "service = "+args.add(f.Service))
+		where = append(where, "e.service = "+args.add(f.Service))
 	}
 	if f.IdempotencyKey != "" {
-		where = append(where, "idempotency_key = "+args.add(f.IdempotencyKey))
+		if f.Service == "" {
+			// The unique (service, idempotency_key) finds a key once its
+			// service is known: try each service there is.
+			where = append(where, "e.service IN "+services)
+		}
+		where = append(where, "e.idempotency_key = "+args.add(f.IdempotencyKey))
 	}
+	from, to := store.IDRange(f.Since, f.Until)
 	if !f.Since.IsZero() {
-		where = append(where, "received_at >= "+args.add(f.Since))
+		where = append(where, "e.id >= "+args.add(from)+" AND e.received_at >= "+args.add(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "e.id < "+args.add(to)+" AND e.received_at < "+args.add(f.Until))
 	}
 	if after != "" {
-		where = append(where, "id < "+args.add(after))
+		where = append(where, "e.id < "+args.add(after))
 	}
 	if f.Status != "" {
-		where = append(where, "status = "+args.add(string(f.Status)))
+		cand, ok := statusCandidates[f.Status]
+		if !ok {
+			return nil, "", hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
+		}
+		where = append(where, cand, eventStatus+" = "+args.add(string(f.Status)))
 	}
-	q := `SELECT id, service, idempotency_key, received_at, expires_at, status FROM (
-		SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at,
-			CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END AS status
-		FROM hookd_event e) events `
+	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, ` + eventStatus + ` FROM hookd_event e `
 	if len(where) > 0 {
 		q += "WHERE " + strings.Join(where, " AND ")
 	}
 	limit := store.Limit(f.Limit)
-	q += " ORDER BY id DESC LIMIT " + args.add(limit+1)
+	q += " ORDER BY e.id DESC LIMIT " + args.add(limit+1)
 	rctx, done, err := db.beginRead(ctx)
 	if err != nil {
 		return nil, "", err

@@ -585,7 +585,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	args := append([]any{nullable(store.EncodePending(jobs)), time.Now().UnixMicro(), id}, actions...)
 	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = ?, due_at = ?
 		WHERE id = ? AND pending_jobs IS NULL AND NOT EXISTS (
-			SELECT 1 FROM river_job WHERE json_extract(args, '$.event_id') = hookd_event.id
+			SELECT 1 FROM river_job WHERE json_extract(args, '$.event_id') = +hookd_event.id -- + : see statusSQL
 			AND json_extract(args, '$.action') IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(jobs)), ", ")+`)
 			AND state NOT IN ('completed', 'discarded', 'cancelled'))`, args...)
 	if err != nil {
@@ -654,13 +654,16 @@ func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) 
 }
 
 // statusSQL computes an event's status from the latest job of each action.
+// The unary + takes the column's text affinity off e.id: compared with it,
+// the expression of hookd_river_job_event_id would be converted, and
+// SQLite would scan every job instead of using that index.
 const statusSQL = `(
 SELECT CASE
     WHEN sum(state NOT IN ('completed', 'discarded', 'cancelled')) > 0 THEN 'pending'
     WHEN sum(state IN ('discarded', 'cancelled')) > 0 THEN 'failed'
     ELSE 'succeeded' END
 FROM (SELECT state, row_number() OVER (PARTITION BY json_extract(args, '$.action') ORDER BY id DESC) AS rn
-      FROM river_job WHERE json_extract(args, '$.event_id') = e.id)
+      FROM river_job WHERE json_extract(args, '$.event_id') = +e.id)
 WHERE rn = 1)`
 
 // Event returns one event with its body and jobs.
@@ -737,40 +740,47 @@ func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job
 	return jobs, nil
 }
 
-// Events lists events newest first.
+// eventStatus is an event's status: pending while its outbox holds jobs,
+// else statusSQL.
+const eventStatus = `CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END`
+
+// statusCandidates narrows a status filter to the events that can have
+// that status, found through indexes, so that a listing of the few failed
+// or pending events among millions does not compute every event's status:
+// a failed event has a failed job (River indexes jobs by state); a pending
+// one has an outbox (hookd_event_due) or an unfinished job. Succeeded is
+// most events: the listing walks them newest first.
+//
+// The candidates are a set the listing checks as it walks events newest
+// first (+e.id: not a list to look each up and sort): a page stops after
+// its limit, however many candidates there are.
+var statusCandidates = map[hookd.EventStatus]string{
+	hookd.EventFailed: `e.pending_jobs IS NULL AND +e.id IN (
+		SELECT json_extract(args, '$.event_id') FROM river_job WHERE state IN ('discarded', 'cancelled'))`,
+	hookd.EventPending: `+e.id IN (
+		SELECT id FROM hookd_event WHERE pending_jobs IS NOT NULL
+		UNION ALL SELECT json_extract(args, '$.event_id') FROM river_job
+		WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))`,
+	hookd.EventSucceeded: `e.pending_jobs IS NULL`,
+}
+
+// services lists the services that have events, one index look-up each
+// (a loose index scan): they are few, the events many.
+const services = `(WITH RECURSIVE s(service) AS (
+	SELECT min(service) FROM hookd_event
+	UNION ALL SELECT (SELECT min(service) FROM hookd_event WHERE service > s.service) FROM s WHERE s.service IS NOT NULL)
+	SELECT service FROM s WHERE service IS NOT NULL)`
+
+// Events lists events newest first. Each filter reads an index, in ID
+// order: service (hookd_event_service_id), idempotency key (the unique
+// (service, idempotency_key), for each service), received time
+// (a range of IDs: see store.IDRange), status (statusCandidates).
 func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
-	after, err := store.DecodeCursor(f.Cursor)
+	q, args, err := eventsQuery(f)
 	if err != nil {
 		return nil, "", err
 	}
-	var where []string
-	var args []any
-	add := func(cond string, arg any) { where = append(where, cond); args = append(args, arg) }
-	if f.Service != "" {
-		add("service = ?", f.Service)
-	}
-	if f.IdempotencyKey != "" {
-		add("idempotency_key = ?", f.IdempotencyKey)
-	}
-	if !f.Since.IsZero() {
-		add("received_at >= ?", f.Since.UnixMicro())
-	}
-	if after != "" {
-		add("id < ?", after)
-	}
-	if f.Status != "" {
-		add("status = ?", string(f.Status))
-	}
-	q := `SELECT id, service, idempotency_key, received_at, expires_at, status FROM (
-		SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at,
-			CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END AS status
-		FROM hookd_event e) `
-	if len(where) > 0 {
-		q += "WHERE " + strings.Join(where, " AND ")
-	}
 	limit := store.Limit(f.Limit)
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit+1)
 	rctx, cancel := db.readContext(ctx)
 	defer cancel()
 	rows, err := db.read.QueryContext(rctx, q, args...)
@@ -793,6 +803,52 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	}
 	events, next := store.EventPage(events, limit)
 	return events, next, nil
+}
+
+
+// eventsQuery is the query of Events with its arguments.
+func eventsQuery(f hookd.EventFilter) (string, []any, error) {
+	after, err := store.DecodeCursor(f.Cursor)
+	if err != nil {
+		return "", nil, err
+	}
+	var where []string
+	var args []any
+	add := func(cond string, arg ...any) { where = append(where, cond); args = append(args, arg...) }
+	if f.Service != "" {
+		add("e.service = ?", f.Service)
+	}
+	if f.IdempotencyKey != "" {
+		if f.Service == "" {
+			// The unique (service, idempotency_key) finds a key once its
+			// service is known: try each service there is.
+			add("e.service IN " + services)
+		}
+		add("e.idempotency_key = ?", f.IdempotencyKey)
+	}
+	from, to := store.IDRange(f.Since, f.Until)
+	if !f.Since.IsZero() {
+		add("e.id >= ? AND e.received_at >= ?", from, f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		add("e.id < ? AND e.received_at < ?", to, f.Until.UnixMicro())
+	}
+	if after != "" {
+		add("e.id < ?", after)
+	}
+	if f.Status != "" {
+		cand, ok := statusCandidates[f.Status]
+		if !ok {
+			return "", nil, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
+		}
+		add(cand)
+		add(eventStatus+" = ?", string(f.Status))
+	}
+	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, ` + eventStatus + ` FROM hookd_event e `
+	if len(where) > 0 {
+		q += "WHERE " + strings.Join(where, " AND ")
+	}
+	return q + " ORDER BY e.id DESC LIMIT ?", append(args, store.Limit(f.Limit)+1), nil
 }
 
 // Jobs lists hookd's jobs newest first.
