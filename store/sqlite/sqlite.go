@@ -805,7 +805,6 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	return events, next, nil
 }
 
-
 // eventsQuery is the query of Events with its arguments.
 func eventsQuery(f hookd.EventFilter) (string, []any, error) {
 	after, err := store.DecodeCursor(f.Cursor)
