@@ -365,6 +365,12 @@ type Store interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 
+	// Heartbeat commits a tiny write (one row it keeps), so that readiness
+	// means the database can take writes, not only answer: a full disk
+	// or a read-only file still answers a ping. Errors have code
+	// EUnavailable.
+	Heartbeat(ctx context.Context) error
+
 	Close() error
 }
 

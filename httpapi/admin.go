@@ -9,6 +9,7 @@ import (
 	"net/http/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,7 +29,17 @@ type Admin struct {
 	// that on a non-loopback address.
 	Token  string
 	Logger *slog.Logger
+
+	// readyUntil is when the last successful heartbeat stops vouching for
+	// readiness (see readyz).
+	readyMu    sync.Mutex
+	readyUntil time.Time
 }
+
+// readyFor is how long a successful heartbeat answers /readyz: a storm of
+// probes writes at most once per interval. Failures are not remembered,
+// so a database that recovers is ready at the next probe.
+const readyFor = time.Second
 
 // Handler returns the admin handler.
 func (a *Admin) Handler() http.Handler {
@@ -63,13 +74,26 @@ func (a *Admin) Handler() http.Handler {
 	return mux
 }
 
+// readyz answers 200 when the database can commit a write (a heartbeat),
+// not only answer: a full disk answers pings and takes no webhook. The
+// heartbeat's lock serialises probes, so concurrent ones share a write.
 func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := a.Store.Ping(ctx); err != nil {
-		writeError(w, r, a.Logger, &hookd.Error{Code: hookd.EUnavailable, Message: "the database does not answer", Err: err})
+	a.readyMu.Lock()
+	defer a.readyMu.Unlock()
+	if time.Now().Before(a.readyUntil) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 		return
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.Store.Heartbeat(ctx); err != nil {
+		if hookd.ErrorCode(err) != hookd.EUnavailable {
+			err = &hookd.Error{Code: hookd.EUnavailable, Message: "the database cannot commit a write", Err: err}
+		}
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	a.readyUntil = time.Now().Add(readyFor)
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 

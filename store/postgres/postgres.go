@@ -141,6 +141,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Heartbeat commits a write to the heartbeat row.
+func (db *DB) Heartbeat(ctx context.Context) error {
+	if _, err := db.pool.Exec(ctx, `INSERT INTO hookd_heartbeat (id, at) VALUES (1, now())
+		ON CONFLICT (id) DO UPDATE SET at = excluded.at`); err != nil {
+		return &hookd.Error{Code: hookd.EUnavailable, Message: "the database cannot commit a write", Err: err}
+	}
+	return nil
+}
+
 // migrationLock is the first key of the advisory lock Migrate holds; the
 // second is the schema's, so that migrations of different schemas in one
 // database (tests) do not wait for each other.

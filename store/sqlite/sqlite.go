@@ -181,6 +181,16 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Heartbeat commits a write to the heartbeat row.
+func (db *DB) Heartbeat(ctx context.Context) error {
+	_, err := db.db.ExecContext(ctx, `INSERT INTO hookd_heartbeat (id, at) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET at = excluded.at`, time.Now().UnixMicro())
+	if err != nil {
+		return &hookd.Error{Code: hookd.EUnavailable, Message: "the database cannot commit a write", Err: err}
+	}
+	return nil
+}
+
 // Migrate applies River's migrations, then hookd's, each at most once.
 // Safe to run from several processes: SQLite serialises the writers.
 func (db *DB) Migrate(ctx context.Context) error { return db.migrateTo(ctx, 0) }

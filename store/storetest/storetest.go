@@ -671,6 +671,11 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		if err := s.Ping(ctx); err != nil {
 			t.Fatal(err)
 		}
+		for range 2 { // the first writes the row, the second updates it
+			if err := s.Heartbeat(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
 	})
 }
 
