@@ -81,3 +81,29 @@ func TestReadyzNeedsACommit(t *testing.T) {
 		t.Errorf("/readyz with commits failing: %d %q, want 503 saying the database cannot commit", status, body)
 	}
 }
+
+// A listing that runs out of time is a 503 that says so, through the real
+// handler and store.
+func TestSlowReadIs503(t *testing.T) {
+	t.Parallel()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "hookd.db"), sqlite.Options{ReadTimeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer((&Admin{Store: db, Logger: slog.New(slog.DiscardHandler)}).Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/events?service=a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p Problem
+	json.NewDecoder(resp.Body).Decode(&p)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(p.Detail, "took longer than 1ns") {
+		t.Errorf("GET /api/events with reads timing out: %d %q, want 503 saying the read took too long", resp.StatusCode, p.Detail)
+	}
+}
