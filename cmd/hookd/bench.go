@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/internal/bench"
+	"github.com/hookd/hookd/store/sqlite"
 )
 
 // bench runs "hookd bench" (package internal/bench).
@@ -73,18 +74,29 @@ func (c *cli) benchBaseline(ctx context.Context, args []string) error {
 // benchFill runs "hookd bench fill" (bench.Fill) on the database at --database.
 func (c *cli) benchFill(ctx context.Context, args []string) error {
 	fs := c.flags("bench fill", bench.FillDoc)
-	database := fs.String("database", "", "the database to fill: sqlite:`PATH` or a postgres:// URL (migrated first)")
+	dbURL := fs.String("database", "", "the database to fill: sqlite:`PATH` or a postgres:// URL (migrated first)")
 	var s bench.FillSettings
 	fs.IntVar(&s.Events, "events", 100000, "how many events to write")
 	fs.Float64Var(&s.Days, "days", 7, "received times spread over this many `days`, ending now")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *database == "" || s.Events < 1 || s.Days <= 0 || fs.NArg() > 0 {
+	if *dbURL == "" || s.Events < 1 || s.Days <= 0 || fs.NArg() > 0 {
 		fmt.Fprintln(c.stderr, "hookd bench fill: --database is required, --events and --days must be positive")
 		return errUsage
 	}
-	db, err := openDatabase(ctx, &config.Config{Database: *database}, slog.New(slog.DiscardHandler))
+	cfg := &config.Config{Database: *dbURL}
+	var db database
+	var err error
+	if path, ok := cfg.SQLitePath(); ok {
+		// A fill is rebuilt, not recovered: no fsync per batch.
+		var s *sqlite.DB
+		if s, err = sqlite.Open(path, sqlite.Options{Synchronous: "OFF", Logger: slog.New(slog.DiscardHandler)}); err == nil {
+			db = &sqliteDB{s}
+		}
+	} else {
+		db, err = openDatabase(ctx, cfg, slog.New(slog.DiscardHandler))
+	}
 	if err != nil {
 		return err
 	}
