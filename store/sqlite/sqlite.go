@@ -799,6 +799,9 @@ const services = `(WITH RECURSIVE s(service) AS (
 // (service, idempotency_key), for each service), received time
 // (a range of IDs: see store.IDRange), status (statusCandidates).
 func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
+	if f.Status == hookd.EventFailed && f.Service == "" && f.IdempotencyKey == "" {
+		return db.failedEvents(ctx, f)
+	}
 	q, args, err := eventsQuery(f)
 	if err != nil {
 		return nil, "", err
@@ -806,9 +809,94 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	limit := store.Limit(f.Limit)
 	rctx, cancel := db.readContext(ctx)
 	defer cancel()
+	events, err := db.queryEvents(rctx, ctx, q, args)
+	if err != nil {
+		return nil, "", err
+	}
+	events, next := store.EventPage(events, limit)
+	return events, next, nil
+}
+
+// failedBatch is the most candidates failedEvents checks at a time (a
+// variable for tests).
+var failedBatch = 256
+
+// failedEvents lists failed events, newest first, from the IDs in
+// hookd_river_job_failed, which it reads in their order a batch at a time:
+// a page costs about its own size however many dead letters there are and
+// however old they are (a walk of the events, as for a service's, would
+// read every event newer than the page).
+func (db *DB) failedEvents(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
+	bound, err := store.DecodeCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	from, to := store.IDRange(f.Since, f.Until)
+	if to != "" && (bound == "" || to < bound) {
+		bound = to
+	}
+	limit := store.Limit(f.Limit)
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	var events []*hookd.Event
+	for len(events) <= limit {
+		q := `SELECT DISTINCT json_extract(args, '$.event_id') FROM river_job INDEXED BY hookd_river_job_failed
+			WHERE state IN ('discarded', 'cancelled')`
+		var args []any
+		if bound != "" {
+			q, args = q+` AND json_extract(args, '$.event_id') < ?`, append(args, bound)
+		}
+		if from != "" {
+			q, args = q+` AND json_extract(args, '$.event_id') >= ?`, append(args, from)
+		}
+		// Nearly every candidate is failed: a page's worth usually does.
+		batch := min(failedBatch, limit+1-len(events))
+		rows, err := db.read.QueryContext(rctx, q+` ORDER BY 1 DESC LIMIT ?`, append(args, batch)...)
+		if err != nil {
+			return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
+		}
+		var ids []string
+		for rows.Next() {
+			var id sql.NullString
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
+			}
+			if id.Valid {
+				ids = append(ids, id.String)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
+		}
+		if len(ids) > 0 {
+			page := f
+			page.Cursor, page.Limit = "", 500 // every candidate that matches
+			q, args, err := eventsQuery(page, ids...)
+			if err != nil {
+				return nil, "", err
+			}
+			found, err := db.queryEvents(rctx, ctx, q, args)
+			if err != nil {
+				return nil, "", err
+			}
+			events = append(events, found...)
+			bound = ids[len(ids)-1]
+		}
+		if len(ids) < batch {
+			break
+		}
+	}
+	events, next := store.EventPage(events, limit)
+	return events, next, nil
+}
+
+// queryEvents runs an events query (see eventsQuery) within rctx, the
+// read's bound on the caller's ctx.
+func (db *DB) queryEvents(rctx, ctx context.Context, q string, args []any) ([]*hookd.Event, error) {
 	rows, err := db.read.QueryContext(rctx, q, args...)
 	if err != nil {
-		return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
+		return nil, store.ReadError("events", err, rctx, ctx, db.readTimeout)
 	}
 	defer rows.Close()
 	var events []*hookd.Event
@@ -816,20 +904,20 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 		ev := &hookd.Event{}
 		var received, expires int64
 		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &received, &expires, &ev.Status); err != nil {
-			return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
+			return nil, store.ReadError("events", err, rctx, ctx, db.readTimeout)
 		}
 		ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
 		events = append(events, ev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
+		return nil, store.ReadError("events", err, rctx, ctx, db.readTimeout)
 	}
-	events, next := store.EventPage(events, limit)
-	return events, next, nil
+	return events, nil
 }
 
-// eventsQuery is the query of Events with its arguments.
-func eventsQuery(f hookd.EventFilter) (string, []any, error) {
+// eventsQuery is the query of Events with its arguments. With ids, it
+// lists only those events, and a status filter needs no candidates.
+func eventsQuery(f hookd.EventFilter, ids ...string) (string, []any, error) {
 	after, err := store.DecodeCursor(f.Cursor)
 	if err != nil {
 		return "", nil, err
@@ -858,12 +946,21 @@ func eventsQuery(f hookd.EventFilter) (string, []any, error) {
 	if after != "" {
 		add("e.id < ?", after)
 	}
+	if ids != nil {
+		in := make([]any, len(ids))
+		for i, id := range ids {
+			in[i] = id
+		}
+		add("e.id IN (?"+strings.Repeat(", ?", len(ids)-1)+")", in...)
+	}
 	if f.Status != "" {
 		cand, ok := statusCandidates[f.Status]
 		if !ok {
 			return "", nil, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
 		}
-		add(cand)
+		if ids == nil {
+			add(cand)
+		}
 		add(eventStatus+" = ?", string(f.Status))
 	}
 	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, ` + eventStatus + ` FROM hookd_event e `

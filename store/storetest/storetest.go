@@ -346,6 +346,8 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 			{hookd.EventFilter{Status: hookd.EventPending, Limit: 1}, id(5, 2)},
 			{hookd.EventFilter{Status: hookd.EventSucceeded, Limit: 2}, id(6, 3, 0)},
 			{hookd.EventFilter{Status: hookd.EventFailed, Service: "a"}, id(1)},
+			{hookd.EventFilter{Status: hookd.EventFailed, Until: base.Add(20 * time.Hour)}, id(1)},
+			{hookd.EventFilter{Status: hookd.EventFailed, Since: base.Add(20 * time.Hour), Limit: 1}, id(4)},
 			{hookd.EventFilter{IdempotencyKey: "k1"}, id(3, 1)},
 			{hookd.EventFilter{IdempotencyKey: "k1", Status: hookd.EventFailed}, id(1)},
 			{hookd.EventFilter{Since: base.Add(20 * time.Hour), Limit: 2}, id(6, 5, 4, 3, 2)},
