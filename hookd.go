@@ -315,6 +315,7 @@ type EventFilter struct {
 	Status         EventStatus
 	IdempotencyKey string
 	Since          time.Time // received at or after
+	Until          time.Time // received before
 	Limit          int       // Defaults to 50; at most 500.
 	Cursor         string    // from a previous page's next cursor
 }
@@ -404,6 +405,12 @@ type Store interface {
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
+
+	// Heartbeat commits a tiny write (one row it keeps), so that readiness
+	// means the database can take writes, not only answer: a full disk
+	// or a read-only file still answers a ping. Errors have code
+	// EUnavailable.
+	Heartbeat(ctx context.Context) error
 
 	Close() error
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -48,10 +49,31 @@ func ParseEventFilter(q url.Values) (hookd.EventFilter, error) {
 	if !ValidEventStatus(status) {
 		return hookd.EventFilter{}, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
 	}
+	since, err := timeParam(q, "since")
+	if err != nil {
+		return hookd.EventFilter{}, err
+	}
+	until, err := timeParam(q, "until")
+	if err != nil {
+		return hookd.EventFilter{}, err
+	}
 	return hookd.EventFilter{
 		Service: q.Get("service"), Status: status, IdempotencyKey: q.Get("idempotency_key"),
-		Limit: limit, Cursor: q.Get("cursor"),
+		Since: since, Until: until, Limit: limit, Cursor: q.Get("cursor"),
 	}, nil
+}
+
+// timeParam reads an RFC 3339 time ("" is the zero time).
+func timeParam(q url.Values, name string) (time.Time, error) {
+	s := q.Get(name)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, hookd.Errorf(hookd.EInvalid, "%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
+	}
+	return t, nil
 }
 
 // EventList is a page of events as the API and the CLI show it.

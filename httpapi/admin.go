@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +33,17 @@ type Admin struct {
 	Replays *admin.Replays
 	// Dashboard, when set, serves every other path: the web pages at /.
 	Dashboard http.Handler
+
+	// readyUntil is when the last successful heartbeat stops vouching for
+	// readiness (see readyz).
+	readyMu    sync.Mutex
+	readyUntil time.Time
 }
+
+// readyFor is how long a successful heartbeat answers /readyz: a storm of
+// probes writes at most once per interval. Failures are not remembered,
+// so a database that recovers is ready at the next probe.
+const readyFor = time.Second
 
 // Handler returns the admin handler.
 func (a *Admin) Handler() http.Handler {
@@ -75,13 +86,26 @@ func (a *Admin) Handler() http.Handler {
 	return mux
 }
 
+// readyz answers 200 when the database can commit a write (a heartbeat),
+// not only answer: a full disk answers pings and takes no webhook. The
+// heartbeat's lock serialises probes, so concurrent ones share a write.
 func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := a.Store.Ping(ctx); err != nil {
-		writeError(w, r, a.Logger, &hookd.Error{Code: hookd.EUnavailable, Message: "the database does not answer", Err: err})
+	a.readyMu.Lock()
+	defer a.readyMu.Unlock()
+	if time.Now().Before(a.readyUntil) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 		return
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.Store.Heartbeat(ctx); err != nil {
+		if hookd.ErrorCode(err) != hookd.EUnavailable {
+			err = &hookd.Error{Code: hookd.EUnavailable, Message: "the database cannot commit a write", Err: err}
+		}
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	a.readyUntil = time.Now().Add(readyFor)
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 

@@ -240,7 +240,7 @@ func (in *Ingest) receive(w http.ResponseWriter, r *http.Request, svc *hookd.Ser
 	now := in.Now().UTC()
 	sum := sha256.Sum256(body)
 	ev := &hookd.Event{
-		ID:             store.NewEventID(),
+		ID:             store.NewEventIDAt(now),
 		Service:        svc.Name,
 		IdempotencyKey: key,
 		PayloadHash:    sum[:],

@@ -9,6 +9,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -27,6 +28,39 @@ import (
 // NewEventID returns a new event ID: "evt_" and a ULID, so IDs sort by the
 // time they were made and a cursor can be an ID.
 func NewEventID() string { return "evt_" + ulid.Make().String() }
+
+// NewEventIDAt returns a new event ID for an event received at t: its ULID
+// carries t (to the millisecond), so that a range of received times is a
+// range of IDs (see IDRange), which the table is ordered by.
+func NewEventIDAt(t time.Time) string {
+	return "evt_" + ulid.MustNew(ulid.Timestamp(t), ulid.DefaultEntropy()).String()
+}
+
+// idSlack widens IDRange's bounds: an ID made apart from its received time
+// (by NewEventID, in earlier versions) is still within them.
+const idSlack = time.Minute
+
+// IDRange returns bounds on the IDs of events received in [since, until)
+// (a zero time is no bound): from <= ID < to, "" for no bound. They are a
+// little wider than the range (idSlack), so a query still checks the
+// received time itself; they let it read only that stretch of the table.
+func IDRange(since, until time.Time) (from, to string) {
+	bound := func(t time.Time) string {
+		ms := max(t.UnixMilli(), 0)
+		var id ulid.ULID
+		if err := id.SetTime(min(uint64(ms), ulid.MaxTime())); err != nil {
+			return ""
+		}
+		return "evt_" + id.String()
+	}
+	if !since.IsZero() {
+		from = bound(since.Add(-idSlack))
+	}
+	if !until.IsZero() {
+		to = bound(until.Add(idSlack))
+	}
+	return from, to
+}
 
 // JobState maps a River job state to what users see. River retries a job
 // due within seconds by making it available again, so an available or
@@ -347,4 +381,31 @@ func ResolveRepeats(subs []hookd.Submission, results []hookd.Result, first []int
 			results[i].Outcome = hookd.Conflict
 		}
 	}
+}
+
+// DefaultReadTimeout bounds a read for the admin API, the CLI or a worker,
+// so that no read holds a connection for long (see ReadContext).
+const DefaultReadTimeout = 5 * time.Second
+
+// ReadContext bounds a read to d (DefaultReadTimeout when zero).
+func ReadContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		d = DefaultReadTimeout
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// ReadError wraps a read's error with op. When the read's own bound
+// (readCtx, from ReadContext) ran out while the caller still waited, it is
+// an error with code EUnavailable that says so and what to do: the caller
+// answers 503, and the read no longer holds the database.
+func ReadError(op string, err error, readCtx, callerCtx context.Context, d time.Duration) error {
+	if d <= 0 {
+		d = DefaultReadTimeout
+	}
+	if readCtx.Err() == context.DeadlineExceeded && callerCtx.Err() == nil {
+		return &hookd.Error{Code: hookd.EUnavailable, Err: fmt.Errorf("%s: %w", op, err), Message: fmt.Sprintf(
+			"the read took longer than %s and was stopped; narrow it with filters (service, since, until) or try again", d)}
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }

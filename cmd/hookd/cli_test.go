@@ -102,6 +102,7 @@ services:
 	}{
 		{[]string{"--status", "bogus"}, `--status: "bogus" is not one of pending, succeeded, failed`},
 		{[]string{"--limit", "0"}, "--limit: 0 is not from 1 to 500"},
+		{[]string{"--until", "yesterday"}, `--until: "yesterday" is neither an RFC 3339 time nor a duration`},
 		{[]string{"--limit", "501"}, "--limit: 501 is not from 1 to 500"},
 		{[]string{"--service", "nope"}, `--service: no service "nope" is configured (services: adapter1, adapter2)`},
 	} {

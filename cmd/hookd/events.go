@@ -15,7 +15,8 @@ import (
 )
 
 const eventsUsage = `usage:
-  hookd events list [--service S] [--status pending|succeeded|failed] [--limit N] [--cursor C] [--json]
+  hookd events list [--service S] [--status pending|succeeded|failed] [--since T] [--until T]
+                    [--limit N] [--cursor C] [--json]
   hookd events show ID [--json]
   hookd events replay ID... | --failed [--service S] [--since T]
 
@@ -68,6 +69,8 @@ func (c *cli) eventsList(ctx context.Context, args []string) error {
 	status := fs.String("status", "", "only events with this status: pending, succeeded or failed")
 	limit := fs.Int("limit", 50, "at most this many events (1 to 500)")
 	cursor := fs.String("cursor", "", "the next page, after the page that printed this cursor")
+	since := fs.String("since", "", "only events received at or after this time (RFC 3339) or this long ago (24h)")
+	until := fs.String("until", "", "only events received before this time (RFC 3339) or this long ago (1h)")
 	asJSON := fs.Bool("json", false, "print JSON, like GET /api/events")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -84,6 +87,21 @@ func (c *cli) eventsList(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stderr, "hookd events list: --limit: %d is not from 1 to %d\n", *limit, admin.MaxLimit)
 		return errUsage
 	}
+	var from, to time.Time
+	for _, t := range []struct {
+		name string
+		s    string
+		at   *time.Time
+	}{{"since", *since, &from}, {"until", *until, &to}} {
+		if t.s == "" {
+			continue
+		}
+		var err error
+		if *t.at, err = parseSince(t.s); err != nil {
+			fmt.Fprintf(c.stderr, "hookd events list: --%s: %v\n", t.name, err)
+			return errUsage
+		}
+	}
 	cfg, db, err := openReader(ctx, *path)
 	if err != nil {
 		return err
@@ -93,7 +111,8 @@ func (c *cli) eventsList(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stderr, "hookd events list: --service: %v\n", err)
 		return errUsage
 	}
-	events, next, err := db.Events(ctx, hookd.EventFilter{Service: *service, Status: hookd.EventStatus(*status), Limit: *limit, Cursor: *cursor})
+	events, next, err := db.Events(ctx, hookd.EventFilter{Service: *service, Status: hookd.EventStatus(*status),
+		Since: from, Until: to, Limit: *limit, Cursor: *cursor})
 	if err != nil {
 		return err
 	}

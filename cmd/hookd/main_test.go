@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -342,6 +343,19 @@ func TestEventsListAndShowAndCursor(t *testing.T) {
 		}
 		if status, body := b.api(t, "GET", "/api/events?limit=0"); status != http.StatusBadRequest {
 			t.Errorf("limit=0: %d %v", status, body)
+		}
+		// A range of received times.
+		received, _ := time.Parse(time.RFC3339Nano, first["received_at"].(string))
+		q := "&since=" + url.QueryEscape(received.Format(time.RFC3339Nano))
+		if _, in := b.api(t, "GET", "/api/events?service=adapter2"+q); len(in["events"].([]any)) != 1 {
+			t.Errorf("since the newest: %v, want it alone", in)
+		}
+		q = "&until=" + url.QueryEscape(received.Format(time.RFC3339Nano))
+		if _, before := b.api(t, "GET", "/api/events?service=adapter2"+q); len(before["events"].([]any)) != 2 {
+			t.Errorf("until the newest: %v, want the two before it", before)
+		}
+		if status, body := b.api(t, "GET", "/api/events?until=yesterday"); status != http.StatusBadRequest {
+			t.Errorf("until=yesterday: %d %v", status, body)
 		}
 	})
 }

@@ -37,6 +37,11 @@ type DB struct {
 	pool   *pgxpool.Pool
 	river  *river.Client[pgx.Tx] // insert-only: workers run elsewhere
 	logger *slog.Logger
+	// readSlots bounds the listings and event reads in flight, so that
+	// admin and CLI reads never hold every connection the writers need;
+	// each read is also bounded in time (readTimeout).
+	readSlots   chan struct{}
+	readTimeout time.Duration
 }
 
 var _ hookd.Store = (*DB)(nil)
@@ -56,6 +61,10 @@ type Options struct {
 	Wait time.Duration
 	// ReadOnly makes every transaction read-only.
 	ReadOnly bool
+	// ReadTimeout bounds each read (store.DefaultReadTimeout when zero):
+	// one that runs longer is cancelled on the server, with an error that
+	// says so.
+	ReadTimeout time.Duration
 }
 
 // DefaultConnectTimeout bounds each attempt to connect when the URL sets
@@ -97,7 +106,21 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: river client: %w", err)
 	}
-	return &DB{pool: pool, river: rc, logger: opts.Logger}, nil
+	return &DB{pool: pool, river: rc, logger: opts.Logger, readTimeout: opts.ReadTimeout,
+		readSlots: make(chan struct{}, max(1, cfg.MaxConns/2))}, nil
+}
+
+// beginRead waits for a read slot and bounds the read in time. The
+// returned context is the read's; done releases both.
+func (db *DB) beginRead(ctx context.Context) (context.Context, func(), error) {
+	rctx, cancel := store.ReadContext(ctx, db.readTimeout)
+	select {
+	case db.readSlots <- struct{}{}:
+	case <-rctx.Done():
+		cancel()
+		return nil, nil, store.ReadError("read", rctx.Err(), rctx, ctx, db.readTimeout)
+	}
+	return rctx, func() { <-db.readSlots; cancel() }, nil
 }
 
 // Pool returns the connection pool, for River's workers
@@ -138,6 +161,15 @@ func (db *DB) Backlog(ctx context.Context) (hookd.Backlog, error) {
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.pool.Ping(ctx); err != nil {
 		return unavailable(err)
+	}
+	return nil
+}
+
+// Heartbeat commits a write to the heartbeat row.
+func (db *DB) Heartbeat(ctx context.Context) error {
+	if _, err := db.pool.Exec(ctx, `INSERT INTO hookd_heartbeat (id, at) VALUES (1, now())
+		ON CONFLICT (id) DO UPDATE SET at = excluded.at`); err != nil {
+		return &hookd.Error{Code: hookd.EUnavailable, Message: "the database cannot commit a write", Err: err}
 	}
 	return nil
 }
@@ -628,7 +660,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	}
 	tag, err := db.pool.Exec(ctx, `UPDATE hookd_event SET pending_jobs = $1, due_at = now()
 		WHERE id = $2 AND pending_jobs IS NULL AND NOT EXISTS (
-			SELECT 1 FROM river_job WHERE args ->> 'event_id' = hookd_event.id AND kind = `+jobKind+`
+			SELECT 1 FROM river_job WHERE args ->> 'event_id' = hookd_event.id COLLATE "default" AND kind = `+jobKind+`
 			AND (args ->> 'action')::int = ANY($3) AND state NOT IN ('completed', 'discarded', 'cancelled'))`,
 		pendingParam(jobs), id, actionIndexes(jobs))
 	if err != nil {
@@ -681,13 +713,16 @@ func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) 
 }
 
 // statusSQL computes an event's status from the latest job of each action.
+// COLLATE "default": hookd_event.id is "C", the index on River's event_id
+// is not; compared under the column's collation, the index does not apply
+// and every status would read every job.
 const statusSQL = `(
 SELECT CASE
     WHEN count(*) FILTER (WHERE l.state NOT IN ('completed', 'discarded', 'cancelled')) > 0 THEN 'pending'
     WHEN count(*) FILTER (WHERE l.state IN ('discarded', 'cancelled')) > 0 THEN 'failed'
     ELSE 'succeeded' END
 FROM (SELECT DISTINCT ON (args ->> 'action') state FROM river_job
-      WHERE args ->> 'event_id' = e.id AND kind = ` + jobKind + `
+      WHERE args ->> 'event_id' = e.id COLLATE "default" AND kind = ` + jobKind + `
       ORDER BY args ->> 'action', id DESC) l)`
 
 // Event returns one event with its body and jobs.
@@ -720,13 +755,17 @@ func (db *DB) event(ctx context.Context, id string) (ev *hookd.Event, pending, s
 	}
 	ev = &hookd.Event{}
 	var header string
-	err = db.pool.QueryRow(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at,
+	// A worker reads its event here: a bound in time, but no read slot,
+	// so listings never delay deliveries.
+	rctx, cancel := store.ReadContext(ctx, db.readTimeout)
+	defer cancel()
+	err = db.pool.QueryRow(rctx, `SELECT id, service, idempotency_key, payload_hash, body, header::text, received_at, expires_at,
 		pending_jobs::text, settled_jobs::text FROM hookd_event WHERE id = $1`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey,
 		&ev.PayloadHash, &ev.Body, &header, &ev.ReceivedAt, &ev.ExpiresAt, &pending, &settled)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	} else if err != nil {
-		return nil, nil, nil, wrap("event", err)
+		return nil, nil, nil, readError("event", err, rctx, ctx, db.readTimeout)
 	}
 	ev.Header = store.DecodeHeader([]byte(header))
 	ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
@@ -739,9 +778,14 @@ const jobColumns = `SELECT id, coalesce(args ->> 'event_id', ''), coalesce(args 
 	FROM river_job `
 
 func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
-	rows, err := db.pool.Query(ctx, jobColumns+where, args...)
+	rctx, done, err := db.beginRead(ctx)
 	if err != nil {
-		return nil, wrap("jobs", err)
+		return nil, err
+	}
+	defer done()
+	rows, err := db.pool.Query(rctx, jobColumns+where, args...)
+	if err != nil {
+		return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
 	}
 	defer rows.Close()
 	var jobs []*hookd.Job
@@ -750,14 +794,14 @@ func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job
 		var state, errs string
 		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
 			&j.MaxAttempts, &errs); err != nil {
-			return nil, wrap("jobs", err)
+			return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
 		}
 		j.State = store.JobState(state, j.Attempts)
 		j.LastError = store.LastError([]byte(errs))
 		jobs = append(jobs, j)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap("jobs", err)
+		return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
 	}
 	return jobs, nil
 }
@@ -771,7 +815,36 @@ func (p *params) add(v any) string {
 	return "$" + strconv.Itoa(len(*p))
 }
 
-// Events lists events newest first.
+// eventStatus is an event's status: pending while its outbox holds jobs,
+// else statusSQL.
+const eventStatus = `CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END`
+
+// statusCandidates narrows a status filter to the events that can have
+// that status, found through indexes, so that a listing of the few failed
+// or pending events among millions does not compute every event's status:
+// a failed event has a failed job (River indexes jobs by state); a pending
+// one has an outbox (hookd_event_due) or an unfinished job. Succeeded is
+// most events: the listing walks them newest first.
+var statusCandidates = map[hookd.EventStatus]string{
+	hookd.EventFailed: `e.pending_jobs IS NULL AND e.id IN (
+		SELECT args ->> 'event_id' FROM river_job WHERE state IN ('discarded', 'cancelled') AND kind = ` + jobKind + `)`,
+	hookd.EventPending: `(e.pending_jobs IS NOT NULL OR e.id IN (
+		SELECT args ->> 'event_id' FROM river_job
+		WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled') AND kind = ` + jobKind + `))`,
+	hookd.EventSucceeded: `e.pending_jobs IS NULL`,
+}
+
+// services lists the services that have events, one index look-up each
+// (a loose index scan): they are few, the events many.
+const services = `(WITH RECURSIVE s(service) AS (
+	SELECT min(service) FROM hookd_event
+	UNION ALL SELECT (SELECT min(service) FROM hookd_event WHERE service > s.service) FROM s WHERE s.service IS NOT NULL)
+	SELECT service FROM s WHERE service IS NOT NULL)`
+
+// Events lists events newest first. Each filter reads an index, in ID
+// order: service (hookd_event_service_id), idempotency key (the unique
+// (service, idempotency_key), for each service), received time (a range
+// of IDs: see store.IDRange), status (statusCandidates).
 func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
 	after, err := store.DecodeCursor(f.Cursor)
 	if err != nil {
@@ -783,45 +856,60 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	var where []string
 	var args params
 	if f.Service != "" {
-		where = append(where, "service = "+args.add(f.Service))
+		where = append(where, "e.service = "+args.add(f.Service))
 	}
 	if f.IdempotencyKey != "" {
-		where = append(where, "idempotency_key = "+args.add(f.IdempotencyKey))
+		if f.Service == "" {
+			// The unique (service, idempotency_key) finds a key once its
+			// service is known: try each service there is.
+			where = append(where, "e.service IN "+services)
+		}
+		where = append(where, "e.idempotency_key = "+args.add(f.IdempotencyKey))
 	}
+	from, to := store.IDRange(f.Since, f.Until)
 	if !f.Since.IsZero() {
-		where = append(where, "received_at >= "+args.add(f.Since))
+		where = append(where, "e.id >= "+args.add(from)+" AND e.received_at >= "+args.add(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "e.id < "+args.add(to)+" AND e.received_at < "+args.add(f.Until))
 	}
 	if after != "" {
-		where = append(where, "id < "+args.add(after))
+		where = append(where, "e.id < "+args.add(after))
 	}
 	if f.Status != "" {
-		where = append(where, "status = "+args.add(string(f.Status)))
+		cand, ok := statusCandidates[f.Status]
+		if !ok {
+			return nil, "", hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
+		}
+		where = append(where, cand, eventStatus+" = "+args.add(string(f.Status)))
 	}
-	q := `SELECT id, service, idempotency_key, received_at, expires_at, status FROM (
-		SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at,
-			CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END AS status
-		FROM hookd_event e) events `
+	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, ` + eventStatus + ` FROM hookd_event e `
 	if len(where) > 0 {
 		q += "WHERE " + strings.Join(where, " AND ")
 	}
 	limit := store.Limit(f.Limit)
-	q += " ORDER BY id DESC LIMIT " + args.add(limit+1)
-	rows, err := db.pool.Query(ctx, q, args...)
+	q += " ORDER BY e.id DESC LIMIT " + args.add(limit+1)
+	rctx, done, err := db.beginRead(ctx)
 	if err != nil {
-		return nil, "", wrap("events", err)
+		return nil, "", err
+	}
+	defer done()
+	rows, err := db.pool.Query(rctx, q, args...)
+	if err != nil {
+		return nil, "", readError("events", err, rctx, ctx, db.readTimeout)
 	}
 	defer rows.Close()
 	var events []*hookd.Event
 	for rows.Next() {
 		ev := &hookd.Event{}
 		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.ReceivedAt, &ev.ExpiresAt, &ev.Status); err != nil {
-			return nil, "", wrap("events", err)
+			return nil, "", readError("events", err, rctx, ctx, db.readTimeout)
 		}
 		ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
 		events = append(events, ev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", wrap("events", err)
+		return nil, "", readError("events", err, rctx, ctx, db.readTimeout)
 	}
 	events, next := store.EventPage(events, limit)
 	return events, next, nil
@@ -867,6 +955,15 @@ func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRu
 // unavailable is the error callers answer with 503.
 func unavailable(err error) error {
 	return &hookd.Error{Code: hookd.EUnavailable, Message: "database unavailable", Err: err}
+}
+
+// readError is store.ReadError, and wrap's unavailable when the database
+// cannot be reached.
+func readError(op string, err error, rctx, ctx context.Context, d time.Duration) error {
+	if rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		return store.ReadError(op, err, rctx, ctx, d)
+	}
+	return wrap(op, err)
 }
 
 // wrap adds context to err, and marks it unavailable when it means the

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -481,5 +482,23 @@ func TestStringsTextRefuses(t *testing.T) {
 	}
 	if ev, err := db.Event(ctx, sub.Event.ID); err != nil || ev.Header.Get("X-Odd") != "a\x00b\uFFFD" {
 		t.Errorf("Event = %v, %v", ev, err)
+	}
+}
+
+// A read that runs out of time is stopped and says so, with the code the
+// admin API answers 503 for.
+func TestReadTimeout(t *testing.T) {
+	t.Parallel()
+	u := pgtest.URL(t)
+	open(t, u) // migrates
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, u, postgres.Options{MaxConns: 2, ReadTimeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, _, err = db.Events(ctx, hookd.EventFilter{})
+	if hookd.ErrorCode(err) != hookd.EUnavailable || !strings.Contains(hookd.ErrorMessage(err), "took longer than 1ns") {
+		t.Fatalf("Events = %v, want %s saying the read took too long", err, hookd.EUnavailable)
 	}
 }

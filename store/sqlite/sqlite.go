@@ -37,9 +37,15 @@ var migrations embed.FS
 
 // DB is a hookd store in one SQLite file.
 type DB struct {
-	db    *sql.DB
-	sync  string                 // the synchronous pragma of every transaction but Settle's
-	river *river.Client[*sql.Tx] // insert-only: workers run elsewhere
+	db   *sql.DB
+	sync string // the synchronous pragma of every transaction but Settle's
+	// read is a pool of read-only connections on the same file, for
+	// every read that is not part of a write: in WAL mode they read
+	// beside the one writer, so an admin or CLI read never holds the
+	// connection that ingest, the dispatcher and the queue need.
+	read        *sql.DB
+	readTimeout time.Duration
+	river       *river.Client[*sql.Tx] // insert-only: workers run elsewhere
 
 	// The ingest path's statements, prepared once: parsing SQL costs more
 	// than running it.
@@ -63,7 +69,14 @@ type Options struct {
 	// an error rather than created, and nothing can be written (Migrate
 	// and every write fail).
 	ReadOnly bool
+	// ReadTimeout bounds each read (store.DefaultReadTimeout when zero):
+	// one that runs longer is stopped with an error that says so.
+	ReadTimeout time.Duration
 }
+
+// readConns is the size of the read pool: a few reads at once (admin
+// API, CLI, workers reading their event); SQLite serves them in parallel.
+const readConns = 4
 
 // Open opens (creating if needed, unless opts.ReadOnly) the SQLite file at
 // path. Call Migrate before first use.
@@ -115,12 +128,33 @@ func Open(path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, openError(path, err, opts.ReadOnly)
 	}
+	read := db
+	if !opts.ReadOnly {
+		// The writer's open made the file and set WAL mode, which is what
+		// lets these read while it writes.
+		r := url.Values{}
+		r.Add("_pragma", "busy_timeout(5000)")
+		r.Add("_pragma", "query_only(1)")
+		r.Set("mode", "ro")
+		if read, err = sql.Open("sqlite", "file:"+path+"?"+r.Encode()); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		read.SetMaxOpenConns(readConns)
+		read.SetMaxIdleConns(readConns)
+	}
 	rc, err := river.NewClient(riversqlite.New(db), &river.Config{Logger: opts.Logger})
 	if err != nil {
 		db.Close()
+		read.Close()
 		return nil, fmt.Errorf("sqlite: river client: %w", err)
 	}
-	return &DB{db: db, sync: sync, river: rc, inserts: map[int]*sql.Stmt{}}, nil
+	return &DB{db: db, sync: sync, read: read, readTimeout: opts.ReadTimeout, river: rc, inserts: map[int]*sql.Stmt{}}, nil
+}
+
+// readContext bounds one read (see Options.ReadTimeout).
+func (db *DB) readContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return store.ReadContext(ctx, db.readTimeout)
 }
 
 // SQL returns the underlying database, for River's workers.
@@ -138,6 +172,9 @@ func (db *DB) Close() error {
 	}
 	if db.settleEvent != nil {
 		db.settleEvent.Close()
+	}
+	if db.read != db.db {
+		db.read.Close()
 	}
 	return db.db.Close()
 }
@@ -183,6 +220,16 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Heartbeat commits a write to the heartbeat row.
+func (db *DB) Heartbeat(ctx context.Context) error {
+	_, err := db.db.ExecContext(ctx, `INSERT INTO hookd_heartbeat (id, at) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET at = excluded.at`, time.Now().UnixMicro())
+	if err != nil {
+		return &hookd.Error{Code: hookd.EUnavailable, Message: "the database cannot commit a write", Err: err}
+	}
+	return nil
+}
+
 // Migrate applies River's migrations, then hookd's, each at most once.
 // Safe to run from several processes: SQLite serialises the writers.
 func (db *DB) Migrate(ctx context.Context) error { return db.migrateTo(ctx, 0) }
@@ -201,9 +248,11 @@ func (db *DB) migrateTo(ctx context.Context, upTo int) error {
 		return err
 	}
 	// River's SQLite migrations may rebuild river_job by copy and rename,
-	// which drops the index hookd keeps on it: make sure it is there.
-	if _, err := db.db.ExecContext(ctx, riverJobIndex); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	// which drops the indexes hookd keeps on it: make sure they are there.
+	for _, index := range riverJobIndexes {
+		if _, err := db.db.ExecContext(ctx, index); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
 	}
 	return db.prepare(ctx)
 }
@@ -224,8 +273,15 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 const settleEvent = `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL, settled_jobs = coalesce(?, settled_jobs)
 WHERE id = ? AND due_at = ? AND pending_jobs IS NOT NULL`
 
-// riverJobIndex finds an event's jobs in River's table.
-const riverJobIndex = `CREATE INDEX IF NOT EXISTS hookd_river_job_event_id ON river_job (json_extract(args, '$.event_id'))`
+// riverJobIndexes are hookd's indexes on River's table: an event's jobs,
+// and the events with failed or unfinished jobs (migration 0007).
+var riverJobIndexes = []string{
+	`CREATE INDEX IF NOT EXISTS hookd_river_job_event_id ON river_job (json_extract(args, '$.event_id'))`,
+	`CREATE INDEX IF NOT EXISTS hookd_river_job_failed ON river_job (json_extract(args, '$.event_id'))
+		WHERE state IN ('discarded', 'cancelled')`,
+	`CREATE INDEX IF NOT EXISTS hookd_river_job_unfinished ON river_job (json_extract(args, '$.event_id'))
+		WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')`,
+}
 
 // migrate applies hookd's migrations up to version upTo (0: all of them).
 func migrate(ctx context.Context, db *sql.DB, upTo int) error {
@@ -696,7 +752,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	args := append([]any{nullable(store.EncodePending(jobs)), time.Now().UnixMicro(), id}, actions...)
 	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = ?, due_at = ?
 		WHERE id = ? AND pending_jobs IS NULL AND NOT EXISTS (
-			SELECT 1 FROM river_job WHERE json_extract(args, '$.event_id') = hookd_event.id
+			SELECT 1 FROM river_job WHERE json_extract(args, '$.event_id') = +hookd_event.id -- + : see statusSQL
 			AND json_extract(args, '$.action') IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(jobs)), ", ")+`)
 			AND state NOT IN ('completed', 'discarded', 'cancelled'))`, args...)
 	if err != nil {
@@ -765,13 +821,16 @@ func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) 
 }
 
 // statusSQL computes an event's status from the latest job of each action.
+// The unary + takes the column's text affinity off e.id: compared with it,
+// the expression of hookd_river_job_event_id would be converted, and
+// SQLite would scan every job instead of using that index.
 const statusSQL = `(
 SELECT CASE
     WHEN sum(state NOT IN ('completed', 'discarded', 'cancelled')) > 0 THEN 'pending'
     WHEN sum(state IN ('discarded', 'cancelled')) > 0 THEN 'failed'
     ELSE 'succeeded' END
 FROM (SELECT state, row_number() OVER (PARTITION BY json_extract(args, '$.action') ORDER BY id DESC) AS rn
-      FROM river_job WHERE json_extract(args, '$.event_id') = e.id)
+      FROM river_job WHERE json_extract(args, '$.event_id') = +e.id)
 WHERE rn = 1)`
 
 // Event returns one event with its body and jobs.
@@ -802,13 +861,15 @@ func (db *DB) event(ctx context.Context, id string) (ev *hookd.Event, pending, s
 	ev = &hookd.Event{}
 	var header []byte
 	var received, expires int64
-	err = db.db.QueryRowContext(ctx, `SELECT id, service, idempotency_key, payload_hash, body, header, received_at, expires_at,
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	err = db.read.QueryRowContext(rctx, `SELECT id, service, idempotency_key, payload_hash, body, header, received_at, expires_at,
 		pending_jobs, settled_jobs FROM hookd_event WHERE id = ?`, id).Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash,
 		&ev.Body, &header, &received, &expires, &pending, &settled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, nil, hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	} else if err != nil {
-		return nil, nil, nil, fmt.Errorf("event: %w", err)
+		return nil, nil, nil, store.ReadError("event", err, rctx, ctx, db.readTimeout)
 	}
 	ev.Header = store.DecodeHeader(header)
 	ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
@@ -820,9 +881,11 @@ const jobColumns = `SELECT id, json_extract(args, '$.event_id'), json_extract(ar
 	FROM river_job `
 
 func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
-	rows, err := db.db.QueryContext(ctx, jobColumns+where, args...)
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	rows, err := db.read.QueryContext(rctx, jobColumns+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
+		return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
 	}
 	defer rows.Close()
 	var jobs []*hookd.Job
@@ -832,52 +895,156 @@ func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job
 		var errs []byte
 		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
 			&j.MaxAttempts, &errs); err != nil {
-			return nil, fmt.Errorf("jobs: %w", err)
+			return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
 		}
 		j.State = store.JobState(state, j.Attempts)
 		j.LastError = store.LastError(errs)
 		jobs = append(jobs, j)
 	}
-	return jobs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
+	}
+	return jobs, nil
 }
 
-// Events lists events newest first.
+// eventStatus is an event's status: pending while its outbox holds jobs,
+// else statusSQL.
+const eventStatus = `CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END`
+
+// statusCandidates narrows a status filter to the events that can have
+// that status, found through indexes, so that a listing of the few failed
+// or pending events among millions does not compute every event's status:
+// a failed event has a failed job (hookd_river_job_failed); a pending one
+// has an outbox (hookd_event_due) or an unfinished job
+// (hookd_river_job_unfinished). INDEXED BY: without statistics SQLite
+// would take River's index on state, and read each job's row for its
+// event ID (25 times slower). Succeeded is most events: the listing walks
+// them newest first.
+//
+// The candidates are a set the listing checks as it walks events newest
+// first (+e.id: not a list to look each up and sort): a page stops after
+// its limit, however many candidates there are.
+var statusCandidates = map[hookd.EventStatus]string{
+	hookd.EventFailed: `e.pending_jobs IS NULL AND +e.id IN (
+		SELECT json_extract(args, '$.event_id') FROM river_job INDEXED BY hookd_river_job_failed
+		WHERE state IN ('discarded', 'cancelled'))`,
+	hookd.EventPending: `+e.id IN (
+		SELECT id FROM hookd_event WHERE pending_jobs IS NOT NULL
+		UNION ALL SELECT json_extract(args, '$.event_id') FROM river_job INDEXED BY hookd_river_job_unfinished
+		WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))`,
+	hookd.EventSucceeded: `e.pending_jobs IS NULL`,
+}
+
+// services lists the services that have events, one index look-up each
+// (a loose index scan): they are few, the events many.
+const services = `(WITH RECURSIVE s(service) AS (
+	SELECT min(service) FROM hookd_event
+	UNION ALL SELECT (SELECT min(service) FROM hookd_event WHERE service > s.service) FROM s WHERE s.service IS NOT NULL)
+	SELECT service FROM s WHERE service IS NOT NULL)`
+
+// Events lists events newest first. Each filter reads an index, in ID
+// order: service (hookd_event_service_id), idempotency key (the unique
+// (service, idempotency_key), for each service), received time
+// (a range of IDs: see store.IDRange), status (statusCandidates).
 func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
-	after, err := store.DecodeCursor(f.Cursor)
+	if f.Status == hookd.EventFailed && f.Service == "" && f.IdempotencyKey == "" {
+		return db.failedEvents(ctx, f)
+	}
+	q, args, err := eventsQuery(f)
 	if err != nil {
 		return nil, "", err
 	}
-	var where []string
-	var args []any
-	add := func(cond string, arg any) { where = append(where, cond); args = append(args, arg) }
-	if f.Service != "" {
-		add("service = ?", f.Service)
+	limit := store.Limit(f.Limit)
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	events, err := db.queryEvents(rctx, ctx, q, args)
+	if err != nil {
+		return nil, "", err
 	}
-	if f.IdempotencyKey != "" {
-		add("idempotency_key = ?", f.IdempotencyKey)
+	events, next := store.EventPage(events, limit)
+	return events, next, nil
+}
+
+// failedBatch is the most candidates failedEvents checks at a time (a
+// variable for tests).
+var failedBatch = 256
+
+// failedEvents lists failed events, newest first, from the IDs in
+// hookd_river_job_failed, which it reads in their order a batch at a time:
+// a page costs about its own size however many dead letters there are and
+// however old they are (a walk of the events, as for a service's, would
+// read every event newer than the page).
+func (db *DB) failedEvents(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
+	bound, err := store.DecodeCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
 	}
-	if !f.Since.IsZero() {
-		add("received_at >= ?", f.Since.UnixMicro())
-	}
-	if after != "" {
-		add("id < ?", after)
-	}
-	if f.Status != "" {
-		add("status = ?", string(f.Status))
-	}
-	q := `SELECT id, service, idempotency_key, received_at, expires_at, status FROM (
-		SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at,
-			CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END AS status
-		FROM hookd_event e) `
-	if len(where) > 0 {
-		q += "WHERE " + strings.Join(where, " AND ")
+	from, to := store.IDRange(f.Since, f.Until)
+	if to != "" && (bound == "" || to < bound) {
+		bound = to
 	}
 	limit := store.Limit(f.Limit)
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit+1)
-	rows, err := db.db.QueryContext(ctx, q, args...)
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	var events []*hookd.Event
+	for len(events) <= limit {
+		q := `SELECT DISTINCT json_extract(args, '$.event_id') FROM river_job INDEXED BY hookd_river_job_failed
+			WHERE state IN ('discarded', 'cancelled')`
+		var args []any
+		if bound != "" {
+			q, args = q+` AND json_extract(args, '$.event_id') < ?`, append(args, bound)
+		}
+		if from != "" {
+			q, args = q+` AND json_extract(args, '$.event_id') >= ?`, append(args, from)
+		}
+		// Nearly every candidate is failed: a page's worth usually does.
+		batch := min(failedBatch, limit+1-len(events))
+		rows, err := db.read.QueryContext(rctx, q+` ORDER BY 1 DESC LIMIT ?`, append(args, batch)...)
+		if err != nil {
+			return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
+		}
+		var ids []string
+		for rows.Next() {
+			var id sql.NullString
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
+			}
+			if id.Valid {
+				ids = append(ids, id.String)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
+		}
+		if len(ids) > 0 {
+			page := f
+			page.Cursor, page.Limit = "", 500 // every candidate that matches
+			q, args, err := eventsQuery(page, ids...)
+			if err != nil {
+				return nil, "", err
+			}
+			found, err := db.queryEvents(rctx, ctx, q, args)
+			if err != nil {
+				return nil, "", err
+			}
+			events = append(events, found...)
+			bound = ids[len(ids)-1]
+		}
+		if len(ids) < batch {
+			break
+		}
+	}
+	events, next := store.EventPage(events, limit)
+	return events, next, nil
+}
+
+// queryEvents runs an events query (see eventsQuery) within rctx, the
+// read's bound on the caller's ctx.
+func (db *DB) queryEvents(rctx, ctx context.Context, q string, args []any) ([]*hookd.Event, error) {
+	rows, err := db.read.QueryContext(rctx, q, args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("events: %w", err)
+		return nil, store.ReadError("events", err, rctx, ctx, db.readTimeout)
 	}
 	defer rows.Close()
 	var events []*hookd.Event
@@ -885,16 +1052,70 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 		ev := &hookd.Event{}
 		var received, expires int64
 		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &received, &expires, &ev.Status); err != nil {
-			return nil, "", fmt.Errorf("events: %w", err)
+			return nil, store.ReadError("events", err, rctx, ctx, db.readTimeout)
 		}
 		ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
 		events = append(events, ev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("events: %w", err)
+		return nil, store.ReadError("events", err, rctx, ctx, db.readTimeout)
 	}
-	events, next := store.EventPage(events, limit)
-	return events, next, nil
+	return events, nil
+}
+
+// eventsQuery is the query of Events with its arguments. With ids, it
+// lists only those events, and a status filter needs no candidates.
+func eventsQuery(f hookd.EventFilter, ids ...string) (string, []any, error) {
+	after, err := store.DecodeCursor(f.Cursor)
+	if err != nil {
+		return "", nil, err
+	}
+	var where []string
+	var args []any
+	add := func(cond string, arg ...any) { where = append(where, cond); args = append(args, arg...) }
+	if f.Service != "" {
+		add("e.service = ?", f.Service)
+	}
+	if f.IdempotencyKey != "" {
+		if f.Service == "" {
+			// The unique (service, idempotency_key) finds a key once its
+			// service is known: try each service there is.
+			add("e.service IN " + services)
+		}
+		add("e.idempotency_key = ?", f.IdempotencyKey)
+	}
+	from, to := store.IDRange(f.Since, f.Until)
+	if !f.Since.IsZero() {
+		add("e.id >= ? AND e.received_at >= ?", from, f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		add("e.id < ? AND e.received_at < ?", to, f.Until.UnixMicro())
+	}
+	if after != "" {
+		add("e.id < ?", after)
+	}
+	if ids != nil {
+		in := make([]any, len(ids))
+		for i, id := range ids {
+			in[i] = id
+		}
+		add("e.id IN (?"+strings.Repeat(", ?", len(ids)-1)+")", in...)
+	}
+	if f.Status != "" {
+		cand, ok := statusCandidates[f.Status]
+		if !ok {
+			return "", nil, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
+		}
+		if ids == nil {
+			add(cand)
+		}
+		add(eventStatus+" = ?", string(f.Status))
+	}
+	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, ` + eventStatus + ` FROM hookd_event e `
+	if len(where) > 0 {
+		q += "WHERE " + strings.Join(where, " AND ")
+	}
+	return q + " ORDER BY e.id DESC LIMIT ?", append(args, store.Limit(f.Limit)+1), nil
 }
 
 // Jobs lists hookd's jobs newest first.

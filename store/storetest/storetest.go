@@ -274,6 +274,104 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 	})
 
+	t.Run("EventsByStatusTimeAndKey", func(t *testing.T) {
+		s, ctx := setup(t)
+		base := time.Now().Add(-72 * time.Hour).UTC().Truncate(time.Microsecond)
+		at := func(sub hookd.Submission, hours int) hookd.Submission {
+			t := base.Add(time.Duration(hours) * time.Hour)
+			sub.Event.ID, sub.Event.ReceivedAt = store.NewEventIDAt(t), t
+			for i := range sub.Jobs {
+				sub.Jobs[i].Args.EventID = sub.Event.ID
+			}
+			return sub
+		}
+		until := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		claimed := func(sub hookd.Submission) hookd.Submission { sub.ClaimedUntil = until; return sub }
+		// In received order: a succeeded, failed, retrying, succeeded,
+		// failed, outbox (not yet dispatched), no jobs; two services.
+		subs := []hookd.Submission{
+			claimed(at(Submission("a", "k0", `{}`, 1), 0)),
+			claimed(at(Submission("a", "k1", `{}`, 2), 10)),
+			claimed(at(Submission("b", "k2", `{}`, 1), 20)),
+			claimed(at(Submission("b", "k1", `{}`, 1), 30)),
+			claimed(at(Submission("b", "k4", `{}`, 1), 40)),
+			at(Submission("a", "k5", `{}`, 1), 50),
+			at(Submission("a", "k6", `{}`, 0), 60),
+		}
+		mustAccept(t, s, subs...)
+		retry := attempts(subs[2], "503")
+		retry[0].RetryAt = time.Now().Add(time.Hour)
+		oneFails := attempts(subs[1], "")
+		oneFails[1].Error, oneFails[1].Permanent = "550", true
+		var settlements []hookd.Settlement
+		for i, a := range [][]hookd.Attempt{attempts(subs[0], ""), oneFails, retry, attempts(subs[3], ""), attempts(subs[4], "550")} {
+			a[0].Permanent = a[0].Error != "" && a[0].RetryAt.IsZero()
+			settlements = append(settlements, hookd.Settlement{Claim: hookd.Claim{EventID: subs[i].Event.ID, Until: until}, Attempts: a})
+		}
+		if got, err := s.Settle(ctx, settlements); err != nil || len(got) != 5 {
+			t.Fatalf("Settle = %v, %v", got, err)
+		}
+		id := func(i ...int) []string {
+			var out []string
+			for _, n := range i {
+				out = append(out, subs[n].Event.ID)
+			}
+			return out
+		}
+		list := func(f hookd.EventFilter) []string {
+			t.Helper()
+			var got []string
+			for {
+				events, next, err := s.Events(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range events {
+					got = append(got, e.ID)
+					if f.Status != "" && e.Status != f.Status {
+						t.Errorf("Events(%+v) listed %s with status %s", f, e.ID, e.Status)
+					}
+				}
+				if next == "" {
+					return got
+				}
+				f.Cursor = next
+			}
+		}
+		for _, c := range []struct {
+			f    hookd.EventFilter
+			want []string
+		}{
+			{hookd.EventFilter{Status: hookd.EventFailed, Limit: 1}, id(4, 1)},
+			{hookd.EventFilter{Status: hookd.EventPending, Limit: 1}, id(5, 2)},
+			{hookd.EventFilter{Status: hookd.EventSucceeded, Limit: 2}, id(6, 3, 0)},
+			{hookd.EventFilter{Status: hookd.EventFailed, Service: "a"}, id(1)},
+			{hookd.EventFilter{Status: hookd.EventFailed, Until: base.Add(20 * time.Hour)}, id(1)},
+			{hookd.EventFilter{Status: hookd.EventFailed, Since: base.Add(20 * time.Hour), Limit: 1}, id(4)},
+			{hookd.EventFilter{IdempotencyKey: "k1"}, id(3, 1)},
+			{hookd.EventFilter{IdempotencyKey: "k1", Status: hookd.EventFailed}, id(1)},
+			{hookd.EventFilter{Since: base.Add(20 * time.Hour), Limit: 2}, id(6, 5, 4, 3, 2)},
+			{hookd.EventFilter{Until: base.Add(20 * time.Hour)}, id(1, 0)},
+			{hookd.EventFilter{Since: base.Add(10 * time.Hour), Until: base.Add(40*time.Hour + time.Microsecond), Service: "b"}, id(4, 3, 2)},
+			{hookd.EventFilter{Since: base.Add(10*time.Hour + time.Microsecond), Until: base.Add(40 * time.Hour)}, id(3, 2)},
+			{hookd.EventFilter{Since: base.Add(-time.Hour), Until: base.Add(time.Hour), Status: hookd.EventSucceeded}, id(0)},
+		} {
+			if got := list(c.f); fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("Events(%+v) = %v, want %v", c.f, got, c.want)
+			}
+		}
+		// A replayed dead letter is pending again, no longer failed.
+		if err := s.Replay(ctx, subs[4].Event.ID, subs[4].Jobs); err != nil {
+			t.Fatal(err)
+		}
+		if got := list(hookd.EventFilter{Status: hookd.EventFailed}); fmt.Sprint(got) != fmt.Sprint(id(1)) {
+			t.Errorf("failed after a replay = %v, want %v", got, id(1))
+		}
+		if got := list(hookd.EventFilter{Status: hookd.EventPending}); fmt.Sprint(got) != fmt.Sprint(id(5, 4, 2)) {
+			t.Errorf("pending after a replay = %v, want %v", got, id(5, 4, 2))
+		}
+	})
+
 	t.Run("JobsPagesAndFilters", func(t *testing.T) {
 		s, ctx := setup(t)
 		for i := range 3 {
@@ -739,6 +837,11 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		if err := s.Ping(ctx); err != nil {
 			t.Fatal(err)
 		}
+		for range 2 { // the first writes the row, the second updates it
+			if err := s.Heartbeat(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
 	})
 }
 
@@ -748,7 +851,7 @@ func Submission(service, key, body string, n int) hookd.Submission {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	sum := sha256.Sum256([]byte(body))
 	ev := &hookd.Event{
-		ID:             store.NewEventID(),
+		ID:             store.NewEventIDAt(now),
 		Service:        service,
 		IdempotencyKey: key,
 		PayloadHash:    sum[:],
