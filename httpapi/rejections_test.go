@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -25,47 +24,17 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/logtest"
 	"github.com/hookd/hookd/store/sqlite"
 	"github.com/hookd/hookd/verify"
 )
-
-// syncBuffer is a log destination safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// records returns the JSON log records written so far.
-func (s *syncBuffer) records(t *testing.T) []map[string]any {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for line := range strings.SplitSeq(strings.TrimSpace(s.b.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 // server is an ingest and an admin listener over one SQLite store, the
 // way hookd serve wires them.
 type server struct {
 	ingest, admin string
 	services      map[string]*hookd.Service
-	log           *syncBuffer
+	log           *logtest.Buffer
 }
 
 func startServer(t *testing.T, services map[string]*hookd.Service) *server {
@@ -86,7 +55,7 @@ func startServer(t *testing.T, services map[string]*hookd.Service) *server {
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	reg := prometheus.NewRegistry()
 	rej := httpapi.NewRejections(0)
@@ -339,7 +308,7 @@ func TestRejectionFloodIsBounded(t *testing.T) {
 	var logged, suppressed int
 	waitUntil(t, "the suppressed lines to be counted", func() bool {
 		logged, suppressed = 0, 0
-		for _, r := range s.log.records(t) {
+		for _, r := range s.log.Records() {
 			switch r["msg"] {
 			case "webhook rejected":
 				logged++
@@ -384,7 +353,7 @@ func TestConflictNamesTheEventHoldingTheKey(t *testing.T) {
 	// One DEBUG line each for the accepted and the duplicate request, one
 	// INFO line for the conflict.
 	var lines []string
-	for _, r := range s.log.records(t) {
+	for _, r := range s.log.Records() {
 		lines = append(lines, fmt.Sprint(r["level"], " ", r["msg"], " ", r["event_id"]))
 	}
 	want := []string{"DEBUG webhook accepted " + id, "DEBUG webhook duplicate " + id, "INFO webhook rejected " + id}

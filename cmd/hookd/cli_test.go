@@ -14,10 +14,10 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/internal/logtest"
 	"github.com/hookd/hookd/internal/pgtest"
 )
 
@@ -209,31 +209,12 @@ func TestMigrateWaitsForPostgres(t *testing.T) {
 	}
 }
 
-// syncBuffer is a buffer that a running command writes while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // serveInBackground runs "hookd serve args…" until the test ends and
 // returns its log once it started.
-func serveInBackground(t *testing.T, args ...string) *syncBuffer {
+func serveInBackground(t *testing.T, args ...string) *logtest.Buffer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	log := &syncBuffer{}
+	log := &logtest.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, append([]string{"serve"}, args...), nil, log, log) }()
 	var exited bool

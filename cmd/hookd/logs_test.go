@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,43 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookd/hookd/config"
+	"github.com/hookd/hookd/internal/logtest"
 	"github.com/hookd/hookd/internal/smtptest"
 )
-
-// logBuffer collects JSON log records from concurrent writers.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// records decodes the JSON lines written so far (other lines are skipped).
-func (l *logBuffer) records() []map[string]any {
-	var out []map[string]any
-	for line := range strings.SplitSeq(l.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // TestDeadLettersAreLoggedOnceWithTheDestinationsWords fails one email
 // permanently (550) and one by running out of attempts (421): each is
@@ -65,7 +34,7 @@ func TestDeadLettersAreLoggedOnceWithTheDestinationsWords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		logs := &logBuffer{}
+		logs := &logtest.Buffer{}
 		m := &Main{Config: l.cfg, Services: l.services, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 		if err := m.Run(context.Background()); err != nil {
 			t.Fatal(err)
@@ -95,7 +64,7 @@ func TestDeadLettersAreLoggedOnceWithTheDestinationsWords(t *testing.T) {
 		}
 
 		dead := map[string][]map[string]any{}
-		for _, r := range logs.records() {
+		for _, r := range logs.Records() {
 			msg, _ := r["msg"].(string)
 			if r["level"] == "INFO" && (strings.Contains(msg, "Job errored") || strings.Contains(msg, "River client")) {
 				t.Errorf("River's routine logged at INFO: %v", r)
@@ -121,10 +90,10 @@ func TestDeadLettersAreLoggedOnceWithTheDestinationsWords(t *testing.T) {
 
 // serveForTest runs "hookd serve args…" through run until the test ends,
 // and returns its log once it has started.
-func serveForTest(t *testing.T, args ...string) *logBuffer {
+func serveForTest(t *testing.T, args ...string) *logtest.Buffer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &logBuffer{}
+	logs := &logtest.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, append([]string{"serve"}, args...), nil, &bytes.Buffer{}, logs) }()
 	t.Cleanup(func() {
@@ -189,7 +158,7 @@ services:
 	t.Setenv("HOOKD_LOG_LEVEL", "error")
 	logs := serveForTest(t, "--config", cfgPath, "--log-format", "json", "--log-level", "debug")
 	var started map[string]any
-	for _, r := range logs.records() {
+	for _, r := range logs.Records() {
 		if r["msg"] == "hookd started" {
 			started = r
 		}
@@ -214,7 +183,7 @@ services:
 	if line := startLine(ingest.String()); !strings.Contains(line, "ingest=127.0.0.1:") || strings.Contains(line, "smtp=") {
 		t.Errorf("ingest start-up line: %s", line)
 	}
-	for _, l := range []*logBuffer{worker, ingest} {
+	for _, l := range []*logtest.Buffer{worker, ingest} {
 		if strings.Contains(l.String(), "level=DEBUG") || strings.Contains(l.String(), "River client started") {
 			t.Errorf("DEBUG lines at the info level:\n%s", l)
 		}

@@ -1,18 +1,17 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/logtest"
 	"github.com/hookd/hookd/internal/pgtest"
 	"github.com/hookd/hookd/store/postgres"
 	"github.com/hookd/hookd/store/storetest"
@@ -33,7 +32,7 @@ func TestOpenWaitsForTheServer(t *testing.T) {
 	l.Close() // refused until the proxy below listens there
 	u.Host = addr
 
-	var logs syncBuffer
+	var logs logtest.Buffer
 	opened := make(chan error, 1)
 	go func() {
 		db, err := postgres.Open(context.Background(), u.String(), postgres.Options{
@@ -100,21 +99,4 @@ func TestCheckSchemaAndReadOnly(t *testing.T) {
 	if _, err := r.Accept(ctx, []hookd.Submission{storetest.Submission("svc", "k2", `{}`, 0)}); err == nil {
 		t.Error("a read-only store accepted a write")
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -81,14 +81,7 @@ func TestMigrateFromWithoutRowid(t *testing.T) {
 func TestMigrateKeepsRiverJobIndex(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(filepath.Join(t.TempDir(), "hookd.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	hasIndex := func() bool {
 		var n int
 		if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema
@@ -126,14 +119,7 @@ func TestMigrateKeepsRiverJobIndex(t *testing.T) {
 func TestReclaim(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(filepath.Join(t.TempDir(), "hookd.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	claimed := storetest.Submission("svc", "k1", `{}`, 1)
 	claimed.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
 	if _, err := db.Accept(ctx, []hookd.Submission{claimed}); err != nil {
@@ -171,14 +157,7 @@ func TestReclaim(t *testing.T) {
 func TestSettleLeavesSynchronousFull(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(filepath.Join(t.TempDir(), "hookd.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	sub := storetest.Submission("svc", "k1", `{}`, 1)
 	sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
 	if _, err := db.Accept(ctx, []hookd.Submission{sub}); err != nil {
@@ -194,4 +173,19 @@ func TestSettleLeavesSynchronousFull(t *testing.T) {
 	if err := db.db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level); err != nil || level != 2 {
 		t.Fatalf("synchronous after Settle = %d, %v; want 2 (FULL)", level, err)
 	}
+}
+
+// openMigrated opens a new, migrated store in a temporary directory,
+// closed when the test ends.
+func openMigrated(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "hookd.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
