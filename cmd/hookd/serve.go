@@ -56,9 +56,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 // tuneGC sets the collector for a burst of webhooks, which allocates fast
 // and keeps little: with Go's default GOGC of 100 the collector runs every
 // few milliseconds on a small heap. 400 trades some tens of MB for much
-// less collector work. GOGC in the environment wins.
+// less collector work; a soft limit of 128 MiB on Go's memory makes the
+// collector work harder instead when a flood of requests would grow it
+// further. GOGC and GOMEMLIMIT in the environment win.
 func tuneGC() {
 	if _, ok := os.LookupEnv("GOGC"); !ok {
 		debug.SetGCPercent(400)
+	}
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(128 << 20)
 	}
 }
