@@ -130,14 +130,23 @@ func (e *Engine) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.R
 		}
 	}
 	res, err := e.c.Next.Accept(ctx, subs)
+	unclaimed := false
 	for i, sub := range subs {
 		switch {
 		case !claimed[i]:
+			unclaimed = unclaimed || len(sub.Jobs) > 0 && err == nil && res[i].Outcome == hookd.Accepted
 		case err == nil && res[i].Outcome == hookd.Accepted:
 			e.start(sub)
 		default:
 			<-e.slots // not stored (or a duplicate): nothing to do
 		}
+	}
+	if unclaimed {
+		// Stored for want of room: the dispatcher hands it over once
+		// there is some (OnRoom).
+		e.mu.Lock()
+		e.starved = true
+		e.mu.Unlock()
 	}
 	return res, err
 }

@@ -33,9 +33,6 @@ type Config struct {
 	Writers int
 	// Timeout bounds one batch's transaction. Defaults to 30s.
 	Timeout time.Duration
-	// OnCommit, if set, is called after each batch that committed, e.g. to
-	// wake the dispatcher of the events' jobs. It must not block.
-	OnCommit func()
 	// Linger, if positive, lets an idle writer that sees concurrent
 	// requests wait for more before it commits (see lingers): for as long
 	// as they keep coming (a lull of Linger/5 ends the wait), up to Linger
@@ -213,9 +210,6 @@ func (c *Committer) commit(batch []*request, subs []hookd.Submission) {
 	cancel()
 	if err == nil && len(results) != len(subs) {
 		err = errors.New("groupcommit: store returned a result count that does not match")
-	}
-	if err == nil && c.cfg.OnCommit != nil {
-		c.cfg.OnCommit()
 	}
 	for _, r := range live {
 		if err != nil {

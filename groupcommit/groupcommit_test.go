@@ -240,34 +240,6 @@ func TestAcceptAfterClose(t *testing.T) {
 	}
 }
 
-func TestOnCommitAfterEachCommittedBatch(t *testing.T) {
-	t.Parallel()
-	boom := errors.New("disk on fire")
-	var mu sync.Mutex
-	commits := 0
-	g := newGate(openStore(t))
-	close(g.release) // no holding back here
-	c := groupcommit.New(g, groupcommit.Config{OnCommit: func() { mu.Lock(); commits++; mu.Unlock() }})
-	defer c.Close()
-	if _, err := c.Accept(context.Background(), []hookd.Submission{storetest.Submission("svc", "k", `{}`, 1)}); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	if commits != 1 {
-		t.Fatalf("OnCommit called %d times after one batch, want 1", commits)
-	}
-	mu.Unlock()
-	g.failWith = boom
-	if _, err := c.Accept(context.Background(), []hookd.Submission{storetest.Submission("svc", "k2", `{}`, 1)}); !errors.Is(err, boom) {
-		t.Fatalf("err = %v", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if commits != 1 {
-		t.Fatalf("OnCommit called after a failed batch")
-	}
-}
-
 func TestLingerNeverDelaysALoneRequest(t *testing.T) {
 	t.Parallel()
 	c := groupcommit.New(openStore(t), groupcommit.Config{Linger: time.Hour})

@@ -136,19 +136,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Role == RoleAll || m.Role == RoleIngest {
 		// Requests are stored by a group committer: one transaction for
 		// whatever is pending, each answer after its own commit.
-		gc := m.db.GroupCommit()
-		if worker != nil {
-			gc.OnCommit = func() { m.dispatcher.Wake() }
-		}
-		m.committer = groupcommit.New(m.db, gc)
+		m.committer = groupcommit.New(m.db, m.db.GroupCommit())
 		accepter = m.committer
 	}
 	if worker != nil {
 		// First attempts run in this process's delivery engine: right
 		// after the commit for the events it accepts (role all), and for
 		// whatever waits in the outbox, which the dispatcher hands it as
-		// it has room: woken by this process's commits and by the engine,
-		// polling for other processes' events and for expired claims.
+		// it has room: woken by the engine when room frees up after work
+		// was left waiting, polling for other processes' events and for
+		// expired claims.
 		ec := delivery.Config{
 			Store: m.db, Attempter: worker, Logger: log,
 			OnRoom:         func() { m.dispatcher.Wake() },
