@@ -60,15 +60,7 @@ func Database(cfg *config.Config) string {
 		}
 		return "sqlite:" + path
 	}
-	u, err := url.Parse(cfg.Database)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	if q := u.Query(); q.Has("password") { // libpq also takes it as a parameter
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
+	return RedactURL(cfg.Database)
 }
 
 // SMTP is where mail goes: host and port, never the credentials.
@@ -80,11 +72,17 @@ func SMTP(raw string) string {
 	return net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
 }
 
-// RedactURL hides a URL's password for printing.
+// RedactURL hides a URL's password for printing: the one after the user
+// name, and a password parameter (libpq takes it that way too). A URL that
+// does not parse is not printed at all.
 func RedactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

@@ -81,9 +81,11 @@ func TestNames(t *testing.T) {
 func TestRedactURL(t *testing.T) {
 	t.Parallel()
 	for s, want := range map[string]string{
-		"postgres://u:secret@db/hookd": "postgres://u:xxxxx@db/hookd",
-		"postgres://db/hookd":          "postgres://db/hookd",
-		"sqlite:hookd.db":              "sqlite:hookd.db",
+		"postgres://u:secret@db/hookd":                        "postgres://u:xxxxx@db/hookd",
+		"postgres://db/hookd":                                 "postgres://db/hookd",
+		"sqlite:hookd.db":                                     "sqlite:hookd.db",
+		"postgres://db/hookd?password=secret&sslmode=disable": "postgres://db/hookd?password=xxxxx&sslmode=disable",
+		"postgres://db/%zz?password=secret":                   "(unparsable URL)",
 	} {
 		if got := logging.RedactURL(s); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", s, got, want)
