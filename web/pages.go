@@ -16,6 +16,7 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/admin"
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/signing"
 )
 
 var pageNames = []string{"signin", "overview", "events", "event", "deadletters", "confirm", "replay", "rejections", "services", "error"}
@@ -364,8 +365,8 @@ func (d *Dashboard) event(w http.ResponseWriter, r *http.Request, s *session) {
 	data := map[string]any{"Title": "Event " + ev.ID, "Event": ev, "Headers": headers, "Body": body, "JSON": isJSON,
 		"Replayed": r.URL.Query().Get("replayed") != ""}
 	if svc := d.Services[ev.Service]; svc != nil && d.IngestURL != "" {
-		if line, err := admin.SignedCurl(svc, ev.Body, ev.Header, d.IngestURL+"/webhooks/"+svc.Name, d.Now()); err == nil {
-			data["Curl"] = line
+		if req, err := signing.Resend(svc, d.IngestURL, ev.Body, ev.Header, d.Now()); err == nil {
+			data["Curl"] = req.Curl("")
 		}
 	}
 	d.render(w, r, http.StatusOK, "event", s, data)

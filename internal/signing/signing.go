@@ -34,6 +34,18 @@ type Request struct {
 // Content-Type (JSON, or a form for other bodies) and, unless body or the
 // signature carries one, a fresh idempotency key where svc reads it.
 func Sign(svc *hookd.Service, target string, body []byte, now time.Time) (*Request, error) {
+	return sign(svc, target, body, nil, now)
+}
+
+// Resend signs a stored event's body again, for sending it anew: like
+// Sign, but an idempotency key the event was received with in a header
+// (stored) is kept where the signature does not set that header itself,
+// so that the re-send is a duplicate of it.
+func Resend(svc *hookd.Service, target string, body []byte, stored http.Header, now time.Time) (*Request, error) {
+	return sign(svc, target, body, stored, now)
+}
+
+func sign(svc *hookd.Service, target string, body []byte, stored http.Header, now time.Time) (*Request, error) {
 	if u, err := url.Parse(target); err != nil || strings.Trim(u.Path, "/") == "" {
 		target = strings.TrimRight(target, "/") + "/webhooks/" + svc.Name
 	}
@@ -59,6 +71,11 @@ func Sign(svc *hookd.Service, target string, body []byte, now time.Time) (*Reque
 			h.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
 	}
+	for _, src := range svc.KeySources() {
+		if v := stored.Get(src.Name); src.From == "header" && h.Get(src.Name) == "" && v != "" {
+			h.Set(src.Name, v)
+		}
+	}
 	// A body that carries its key is signed as it is, so that signing it
 	// again makes a retry of the same webhook; only a body without one
 	// gets a fresh key, in the header the service reads.
@@ -69,34 +86,44 @@ func Sign(svc *hookd.Service, target string, body []byte, now time.Time) (*Reque
 }
 
 // Write shows r to a person: the request line, the headers, the body
-// (escaped when it is not plain text), then a curl command that sends it.
-// bodyFile, if not empty, is the file the body came from: curl sends it
-// from there, and it is not shown.
+// (escaped when it is not plain text), then Curl's command line. bodyFile,
+// if not empty, is the file the body came from: it is not shown.
 func (r *Request) Write(w io.Writer, bodyFile string) error {
 	fmt.Fprintf(w, "POST %s\n", r.URL)
-	curl := []string{"curl", "-sS", "-i", "-X", "POST", shellquote.Quote(r.URL)}
 	for _, k := range slices.Sorted(maps.Keys(r.Header)) {
 		for _, v := range r.Header[k] {
 			fmt.Fprintf(w, "%s: %s\n", k, v)
+		}
+	}
+	switch {
+	case bodyFile != "":
+	case shellquote.Plain(r.Body):
+		fmt.Fprintf(w, "\n%s\n", r.Body)
+	default:
+		fmt.Fprintf(w, "\n%s\n", shellquote.Visible(string(r.Body)))
+	}
+	_, err := fmt.Fprintf(w, "\n%s\n", r.Curl(bodyFile))
+	return err
+}
+
+// Curl is a shell command line that sends r with curl, the body's exact
+// bytes: from bodyFile when it is not empty, else inline, or through
+// printf when the body has newlines or control characters (so that the
+// line stays one line).
+func (r *Request) Curl(bodyFile string) string {
+	curl := []string{"curl", "-sS", "-i", "-X", "POST", shellquote.Quote(r.URL)}
+	for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+		for _, v := range r.Header[k] {
 			curl = append(curl, "-H", shellquote.Quote(k+": "+v))
 		}
 	}
-	pipe := ""
 	switch {
 	case bodyFile != "":
-		curl = append(curl, "--data-binary", shellquote.Quote("@"+bodyFile)) // the file's exact bytes
+		return strings.Join(append(curl, "--data-binary", shellquote.Quote("@"+bodyFile)), " ")
 	case shellquote.Plain(r.Body):
-		fmt.Fprintf(w, "\n%s\n", r.Body)
-		curl = append(curl, "--data-binary", shellquote.Quote(string(r.Body)))
-	default:
-		// Newlines and control characters: printf writes them from
-		// escapes, so the line stays one line and sends the exact bytes.
-		fmt.Fprintf(w, "\n%s\n", shellquote.Visible(string(r.Body)))
-		pipe = shellquote.Printf(r.Body) + " | "
-		curl = append(curl, "--data-binary", "@-")
+		return strings.Join(append(curl, "--data-binary", shellquote.Quote(string(r.Body))), " ")
 	}
-	_, err := fmt.Fprintf(w, "\n%s%s\n", pipe, strings.Join(curl, " "))
-	return err
+	return shellquote.Printf(r.Body) + " | " + strings.Join(append(curl, "--data-binary", "@-"), " ")
 }
 
 // MarshalJSON is {"url", "headers", "body"}, the body as a string.

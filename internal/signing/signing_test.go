@@ -1,6 +1,7 @@
 package signing_test
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -123,6 +124,41 @@ func TestPublicURL(t *testing.T) {
 	} {
 		if got := signing.PublicURL(listen); got != want {
 			t.Errorf("PublicURL(%q) = %q, want %q", listen, got, want)
+		}
+	}
+}
+
+// TestResendKeepsTheStoredKey: a stored event's body signed again for the
+// dashboard's curl line verifies, Twilio's signed URL included, and keeps
+// the key the event came with in a header the signature does not set, so
+// the re-send is a duplicate.
+func TestResendKeepsTheStoredKey(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	for name, svc := range services(t) {
+		body := []byte(`{"n":1}`)
+		// A key header that the signature sets itself (GitHub's delivery
+		// ID, standard-webhooks' signed message ID) stays the signer's.
+		own, _ := svc.Verifier.Sign(body, "", now)
+		stored := http.Header{}
+		for _, src := range svc.KeySources() {
+			if src.From == "header" && own.Get(src.Name) == "" {
+				stored.Set(src.Name, "stored-key-1")
+			}
+		}
+		req, err := signing.Resend(svc, "http://127.0.0.1:8080", body, stored, now)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		u, _ := url.Parse(req.URL)
+		if err := svc.Verifier.Verify(&hookd.Request{Header: req.Header, Body: req.Body, URL: u}); err != nil {
+			t.Errorf("%s: the re-sent request does not verify: %v", name, err)
+		}
+		if key, err := httpapi.IdempotencyKey(svc, req.Header, req.Body); len(stored) > 0 && (err != nil || key != "stored-key-1") {
+			t.Errorf("%s: key %q, %v; want the stored one", name, key, err)
+		}
+		if !strings.Contains(req.Curl(""), "curl -sS -i -X POST '"+req.URL+"'") {
+			t.Errorf("%s: curl line %q", name, req.Curl(""))
 		}
 	}
 }
