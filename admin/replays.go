@@ -31,9 +31,7 @@ func (f *ReplayFilter) Validate(services map[string]*hookd.Service) error {
 	if f.Status == "" {
 		f.Status = string(hookd.EventFailed)
 	}
-	switch hookd.EventStatus(f.Status) {
-	case hookd.EventPending, hookd.EventSucceeded, hookd.EventFailed:
-	default:
+	if !ValidEventStatus(hookd.EventStatus(f.Status)) {
 		return hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
 	}
 	switch f.Action {
@@ -57,15 +55,13 @@ func MatchingEvents(ctx context.Context, s hookd.Store, f ReplayFilter) ([]strin
 	cursor := ""
 	for {
 		events, next, err := s.Events(ctx, hookd.EventFilter{
-			Service: f.Service, Status: hookd.EventStatus(f.Status), Since: f.Since, Limit: 500, Cursor: cursor,
+			Service: f.Service, Status: hookd.EventStatus(f.Status), Since: f.Since, Until: f.Until,
+			Limit: MaxLimit, Cursor: cursor,
 		})
 		if err != nil {
 			return nil, err
 		}
 		for _, ev := range events {
-			if !f.Until.IsZero() && !ev.ReceivedAt.Before(f.Until) {
-				continue
-			}
 			if f.Action != "" {
 				full, err := s.Event(ctx, ev.ID)
 				if err != nil {

@@ -241,9 +241,7 @@ func parseFormTime(field, v string) (time.Time, error) {
 func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
 	status := hookd.EventStatus(q.Get("status"))
-	switch status {
-	case "", hookd.EventPending, hookd.EventSucceeded, hookd.EventFailed:
-	default:
+	if !admin.ValidEventStatus(status) {
 		d.fail(w, r, s, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed"))
 		return
 	}
@@ -258,18 +256,12 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	events, next, err := d.Store.Events(r.Context(), hookd.EventFilter{
-		Service: q.Get("service"), Status: status, IdempotencyKey: q.Get("key"), Since: since,
+		Service: q.Get("service"), Status: status, IdempotencyKey: q.Get("key"), Since: since, Until: until,
 		Limit: 50, Cursor: q.Get("cursor"),
 	})
 	if err != nil {
 		d.fail(w, r, s, err)
 		return
-	}
-	var shown []*hookd.Event
-	for _, ev := range events {
-		if until.IsZero() || ev.ReceivedAt.Before(until) {
-			shown = append(shown, ev)
-		}
 	}
 	nextURL := ""
 	if next != "" {
@@ -287,7 +279,7 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, s *session) {
 		tail = "/events/tail?" + tq.Encode()
 	}
 	d.render(w, r, http.StatusOK, "events", s, map[string]any{
-		"Title": "Events", "Events": shown, "Next": nextURL, "Tail": tail, "Services": d.serviceNames(),
+		"Title": "Events", "Events": events, "Next": nextURL, "Tail": tail, "Services": d.serviceNames(),
 		"Q": map[string]string{"service": q.Get("service"), "status": string(status), "key": q.Get("key"),
 			"since": q.Get("since"), "until": q.Get("until")},
 	})
