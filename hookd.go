@@ -333,11 +333,10 @@ type JobFilter struct {
 type Store interface {
 	// Accept stores each submission's event and jobs, all in one
 	// transaction: when it returns nil, every Accepted event and its jobs
-	// are durably committed. The jobs wait in the event's outbox until
-	// Dispatch queues them: storing a River job costs more than the event
-	// itself, and this keeps that cost off the request path. Results are in
-	// submission order; duplicates inside one call are detected like any
-	// other.
+	// are durably committed. The jobs wait in the event's outbox, claimed
+	// by the accepting process when ClaimedUntil is set, else due at once
+	// for whoever claims them (ClaimDue). Results are in submission order;
+	// duplicates inside one call are detected like any other.
 	Accept(ctx context.Context, subs []Submission) ([]Result, error)
 
 	// Event returns one event with its body, status and jobs, or an error
@@ -355,7 +354,7 @@ type Store interface {
 	// Jobs lists jobs, newest first, and the cursor of the next page.
 	Jobs(ctx context.Context, f JobFilter) ([]*Job, string, error)
 
-	// Replay puts jobs into the outbox of event id, for Dispatch to queue,
+	// Replay puts jobs into the outbox of event id, due at once,
 	// provided none of their actions has work outstanding: nothing in the
 	// event's outbox, and no unfinished job of those actions in the queue. The check and the write are one
 	// statement, so of two concurrent replays one wins and the other gets
@@ -369,7 +368,9 @@ type Store interface {
 	// Dispatch moves the jobs of up to limit accepted events, oldest
 	// first, from the outbox they were committed in into the job queue, in
 	// one transaction, and returns how many events it moved. Several
-	// processes may dispatch at once: each event is moved once.
+	// processes may dispatch at once: each event is moved once. hookd serve
+	// no longer calls it (its delivery engine claims outboxes with
+	// ClaimDue); tests use it to put jobs in the queue.
 	Dispatch(ctx context.Context, limit int) (int, error)
 
 	// ClaimDue claims up to limit events whose outbox is due (unclaimed, or

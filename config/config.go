@@ -90,7 +90,9 @@ type Admin struct {
 
 // Workers tunes the background workers.
 type Workers struct {
-	// Max is how many jobs run at once in this process. Defaults to 50.
+	// Max is how many queued jobs (retries) River runs at once in this
+	// process; first attempts are the delivery engine's (InFlight).
+	// Defaults to 50.
 	Max int `yaml:"max"`
 
 	// PollInterval is how often workers look for new jobs when nothing
@@ -101,14 +103,15 @@ type Workers struct {
 	// Defaults to 100ms.
 	FetchCooldown Duration `yaml:"fetch_cooldown"`
 
-	// DispatchInterval is how often workers look for accepted events whose
-	// jobs are not queued yet (those accepted by this process are queued at
-	// once). Defaults to 100ms.
+	// DispatchInterval is how often the dispatcher looks in the outbox for
+	// work to hand this process's delivery engine: replays, other
+	// processes' events, expired claims (the engine wakes it for events it
+	// stored for want of room). Defaults to 100ms.
 	DispatchInterval Duration `yaml:"dispatch_interval"`
 
-	// InFlight is how many accepted events may have their first attempts
-	// running in this process at once (role all), right after their
-	// commit; beyond it, events wait in the outbox for the queue. Defaults
+	// InFlight is how many events may have their first attempts running in
+	// this process's delivery engine at once (roles all and worker);
+	// beyond it, events wait in the outbox until there is room. Defaults
 	// to 1000.
 	InFlight int `yaml:"in_flight"`
 

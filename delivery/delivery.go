@@ -90,7 +90,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	closing bool
-	starved bool             // the last Dispatch had less room than work
+	starved bool             // work was left waiting for room: wake the dispatcher when some frees up
 	held    map[string]*held // by event ID, from claim to settlement
 	stopped chan struct{}    // closed when Run returns
 }

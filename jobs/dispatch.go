@@ -7,14 +7,16 @@ import (
 	"time"
 )
 
-// Outbox is where accepted events' jobs wait: a hookd.Store.
+// Outbox takes up to limit events waiting in the outbox and returns how
+// many it took: the delivery engine, which claims them for their first
+// attempts.
 type Outbox interface {
 	Dispatch(ctx context.Context, limit int) (int, error)
 }
 
-// Dispatcher moves accepted events' jobs from the outbox into River's
-// queue: at once when woken after a local commit, and every interval for
-// events that other processes accepted.
+// Dispatcher drains the outbox into an Outbox: when woken (the engine
+// wakes it when room frees up after work was left waiting), and every
+// interval for replays, other processes' events and expired claims.
 type Dispatcher struct {
 	outbox   Outbox
 	interval time.Duration

@@ -257,7 +257,7 @@ func (h *errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, p
 
 func (h *errorHandler) deadLetter(ctx context.Context, job *rivertype.JobRow, lastErr string, permanent bool) {
 	var args hookd.JobArgs
-	_ = json.Unmarshal(job.EncodedArgs, &args) // written by InsertParams; empty fields on damage
+	_ = json.Unmarshal(job.EncodedArgs, &args) // written by hookd; empty fields on damage
 	why := "out of attempts"
 	if permanent {
 		why = "permanent failure"

@@ -308,7 +308,7 @@ var errRetry = errors.New("an idempotency key was deleted while being read; try 
 const maxAcceptAttempts = 3
 
 // Accept stores the submissions in one transaction, each event with its
-// jobs in the outbox column, for Dispatch to move into River's queue.
+// jobs in the outbox column, claimed or due (see hookd.Store.Accept).
 func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Result, error) {
 	if len(subs) == 0 {
 		return []hookd.Result{}, nil

@@ -362,7 +362,7 @@ func (db *DB) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 }
 
 // Accept stores the submissions in one transaction, each event with its
-// jobs in the outbox column, for Dispatch to move into River's queue.
+// jobs in the outbox column, claimed or due (see hookd.Store.Accept).
 func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Result, error) {
 	results := make([]hookd.Result, len(subs))
 	if len(subs) == 0 {
