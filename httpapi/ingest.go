@@ -142,11 +142,9 @@ func (in *Ingest) serve(w http.ResponseWriter, r *http.Request) {
 		in.Metrics.outcome(name, "conflict", start)
 		err := hookd.Errorf(hookd.EIdempotencyKeyReused,
 			"idempotency key %q was already used for a different payload, by event %s", ev.IdempotencyKey, res[0].EventID)
-		rj := newRejection(r, name, err)
+		rj := newRejection(r, name, err, in.Now())
 		rj.EventID = res[0].EventID
-		in.Rejections.Record(rj)
-		in.Activity.count(name, "rejected", rj.Time)
-		in.rejectLog.write(&rj, problems[rj.Code].status)
+		in.record(rj)
 		writeProblem(w, r, in.Logger, err, res[0].EventID)
 	}
 }
@@ -165,15 +163,21 @@ const maxDiagnoses = 20
 
 // reject records, counts, logs and answers a refused request.
 func (in *Ingest) reject(w http.ResponseWriter, r *http.Request, service string, err error) {
-	rj := newRejection(r, service, err)
+	rj := newRejection(r, service, err, in.Now())
 	if de, ok := errors.AsType[*diagnosedError](err); ok {
 		rj.Diagnosis, rj.DiagnosisSkipped = de.diagnosis, de.diagnosis == nil
 	}
-	in.Rejections.Record(rj)
 	in.Metrics.reject(service, rj.Reason)
-	in.Activity.count(service, "rejected", rj.Time)
-	in.rejectLog.write(&rj, problems[rj.Code].status)
+	in.record(rj)
 	writeError(w, r, in.Logger, err)
+}
+
+// record keeps, counts and logs a refused request: a rejection, or a key
+// reused for another payload (which the metrics count as an outcome).
+func (in *Ingest) record(rj Rejection) {
+	in.Rejections.Record(rj)
+	in.Activity.count(rj.Service, "rejected", rj.Time)
+	in.rejectLog.write(&rj, problems[rj.Code].status)
 }
 
 // diagnose adds the verifier's diagnosis to a refused signature, when the

@@ -93,10 +93,11 @@ func reasonOf(err error) string {
 	}
 }
 
-// newRejection describes the refusal of r with err.
-func newRejection(r *http.Request, service string, err error) Rejection {
+// newRejection describes the refusal of r with err, at now (the ingest
+// clock, which also dates accepted events in the activity counts).
+func newRejection(r *http.Request, service string, err error, now time.Time) Rejection {
 	rj := Rejection{
-		Time: time.Now().UTC(), Service: service, Path: truncate(r.URL.Path, maxPath),
+		Time: now.UTC(), Service: service, Path: truncate(r.URL.Path, maxPath),
 		Code: hookd.ErrorCode(err), Reason: reasonOf(err), Detail: hookd.ErrorMessage(err),
 		RemoteAddr: r.RemoteAddr, BodySize: r.ContentLength,
 	}
