@@ -313,11 +313,28 @@ type settledJob struct {
 	At          int64  `json:"at"` // when the attempt started, Unix microseconds
 }
 
-// EncodeSettled returns the settled column of an event whose first
+// SplitSettlement says where st's attempts are recorded: the settled
+// column (nil for NULL: leave it as it is) holds the first attempts that
+// succeeded; the others become queued jobs (jobs.FullInsertParams), where
+// retries and dead letters live. A replayed event's attempts all become
+// queued jobs, so that they come after its earlier ones.
+func SplitSettlement(st hookd.Settlement) (settled []byte, queued []hookd.Attempt) {
+	if st.Replayed {
+		return nil, st.Attempts
+	}
+	for _, a := range st.Attempts {
+		if a.Error != "" {
+			queued = append(queued, a)
+		}
+	}
+	return encodeSettled(st.Attempts), queued
+}
+
+// encodeSettled returns the settled column of an event whose first
 // attempts are attempts: those that succeeded, which need no queue job. Nil
 // (NULL) when none did. Failed attempts go into the queue as jobs instead
 // (jobs.FullInsertParams), where their retries and dead letters live.
-func EncodeSettled(attempts []hookd.Attempt) []byte {
+func encodeSettled(attempts []hookd.Attempt) []byte {
 	var s []settledJob
 	for _, a := range attempts {
 		if a.Error == "" {

@@ -493,10 +493,11 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		return nil, nil
 	}
 	ids, untils := make([]string, len(settlements)), make([]time.Time, len(settlements))
-	succeeded := make([]*string, len(settlements))
+	succeeded, queued := make([]*string, len(settlements)), make([][]hookd.Attempt, len(settlements))
 	for i, st := range settlements {
 		ids[i], untils[i] = st.Claim.EventID, st.Claim.Until
-		if b := store.EncodeSettled(st.Attempts); b != nil && !st.Replayed {
+		var b []byte
+		if b, queued[i] = store.SplitSettlement(st); b != nil {
 			s := string(b)
 			succeeded[i] = &s
 		}
@@ -519,15 +520,13 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	}
 	var settled []hookd.Claim
 	var params []*riverdriver.JobInsertFullParams
-	for _, st := range settlements {
+	for i, st := range settlements {
 		if !slices.Contains(done, st.Claim.EventID) {
 			continue // the claim expired and another dispatcher took the work
 		}
 		settled = append(settled, st.Claim)
-		for _, a := range st.Attempts {
-			if a.Error != "" || st.Replayed { // else a success is in the settled column
-				params = append(params, jobs.FullInsertParams(a))
-			}
+		for _, a := range queued[i] {
+			params = append(params, jobs.FullInsertParams(a))
 		}
 	}
 	// Failed attempts go in one by one: the driver's many-row insert drops

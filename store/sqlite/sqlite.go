@@ -570,10 +570,7 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	var rows []*riverdriver.JobInsertFullParams
 	update := tx.StmtContext(ctx, db.settleEvent)
 	for _, st := range settlements {
-		var settledJobs []byte
-		if !st.Replayed {
-			settledJobs = store.EncodeSettled(st.Attempts)
-		}
+		settledJobs, queued := store.SplitSettlement(st)
 		res, err := update.ExecContext(ctx, nullable(settledJobs), st.Claim.EventID, st.Claim.Until.UnixMicro())
 		if err != nil {
 			return nil, fmt.Errorf("settle: %w", err)
@@ -582,10 +579,8 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 			continue // the claim expired and another dispatcher took the work
 		}
 		settled = append(settled, st.Claim)
-		for _, a := range st.Attempts {
-			if a.Error != "" || st.Replayed { // else a success is in the settled column
-				rows = append(rows, jobs.FullInsertParams(a))
-			}
+		for _, a := range queued {
+			rows = append(rows, jobs.FullInsertParams(a))
 		}
 	}
 	if len(rows) > 0 {
