@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"slices"
@@ -243,20 +242,16 @@ func (db *DB) migrateStep(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx])
 // migrate applies hookd's numbered migrations not yet recorded in
 // hookd_migration.
 func migrate(ctx context.Context, tx pgx.Tx) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	all, err := store.Migrations(migrations)
 	if err != nil {
-		return err
+		return fmt.Errorf("migrate: %w", err)
 	}
-	slices.Sort(names)
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS hookd_migration (
 		version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return wrap("migrate", err)
 	}
-	for _, name := range names {
-		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migrate: bad migration name %s", name)
-		}
+	for _, m := range all {
+		version, name := m.Version, m.Name
 		var applied bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hookd_migration WHERE version = $1)`,
 			version).Scan(&applied); err != nil {
@@ -265,8 +260,7 @@ func migrate(ctx context.Context, tx pgx.Tx) error {
 		if applied {
 			continue
 		}
-		body, _ := migrations.ReadFile(name)
-		if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
+		if _, err := tx.Exec(ctx, m.SQL, pgx.QueryExecModeSimpleProtocol); err != nil {
 			return wrap("migrate "+name, err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO hookd_migration (version) VALUES ($1)`, version); err != nil {

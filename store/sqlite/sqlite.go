@@ -10,12 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -285,11 +283,10 @@ var riverJobIndexes = []string{
 
 // migrate applies hookd's migrations up to version upTo (0: all of them).
 func migrate(ctx context.Context, db *sql.DB, upTo int) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	all, err := store.Migrations(migrations)
 	if err != nil {
-		return err
+		return fmt.Errorf("migrate: %w", err)
 	}
-	slices.Sort(names)
 	tx, err := db.BeginTx(ctx, nil) // immediate: one migrator at a time
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -299,11 +296,8 @@ func migrate(ctx context.Context, db *sql.DB, upTo int) error {
 		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	for _, name := range names {
-		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migrate: bad migration name %s", name)
-		}
+	for _, m := range all {
+		version, name := m.Version, m.Name
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM hookd_migration WHERE version = ?`, version).Scan(&n); err != nil {
 			return fmt.Errorf("migrate: %w", err)
@@ -311,8 +305,7 @@ func migrate(ctx context.Context, db *sql.DB, upTo int) error {
 		if n > 0 || upTo > 0 && version > upTo {
 			continue
 		}
-		body, _ := migrations.ReadFile(name)
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO hookd_migration (version, applied_at) VALUES (?, ?)`,
