@@ -99,8 +99,7 @@ type Engine struct {
 type held struct {
 	claim    hookd.Claim // as it now stands: renewals move it
 	replayed bool
-	since    time.Time // when the claim was last written
-	lost     bool      // a renewal found it taken over
+	lost     bool // a renewal found it taken over
 	attempts []hookd.Attempt
 }
 
@@ -168,7 +167,7 @@ func (e *Engine) reserve() bool {
 
 // start runs the first attempts of sub's jobs in the background.
 func (e *Engine) start(sub hookd.Submission) {
-	h := &held{claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil}, replayed: sub.Replayed, since: time.Now()}
+	h := &held{claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil}, replayed: sub.Replayed}
 	e.mu.Lock()
 	e.held[sub.Event.ID] = h
 	e.mu.Unlock()
@@ -374,7 +373,7 @@ func (e *Engine) renew(ctx context.Context) {
 	var old []hookd.Claim
 	e.mu.Lock()
 	for _, h := range e.held {
-		if !h.lost && now.Sub(h.since) >= e.c.Lease/3 {
+		if !h.lost && h.claim.Until.Sub(now) <= e.c.Lease*2/3 { // a third of it gone
 			old = append(old, h.claim)
 		}
 	}
@@ -396,7 +395,7 @@ func (e *Engine) renew(ctx context.Context) {
 	for _, c := range old {
 		if h := e.held[c.EventID]; h != nil {
 			if kept[c.EventID] {
-				h.claim, h.since = hookd.Claim{EventID: c.EventID, Until: until}, now
+				h.claim = hookd.Claim{EventID: c.EventID, Until: until}
 			} else {
 				h.lost = true
 			}
