@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"riverqueue.com/riverui"
 
+	"github.com/hookd/hookd/admin"
 	"github.com/hookd/hookd/httpapi"
 	"github.com/hookd/hookd/internal/signing"
 	"github.com/hookd/hookd/store/postgres"
@@ -22,9 +23,9 @@ import (
 
 // newDashboard builds the dashboard that serve mounts at / on the admin
 // listener, River's UI included.
-func (m *Main) newDashboard(rejections *httpapi.Rejections, activity *httpapi.Activity) (*web.Dashboard, error) {
+func (m *Main) newDashboard(rejections *httpapi.Rejections, activity *httpapi.Activity, replays *admin.Replays) (*web.Dashboard, error) {
 	cfg := m.Config
-	d := &web.Dashboard{Store: m.db, Services: m.Services, Rejections: rejections, Activity: activity,
+	d := &web.Dashboard{Store: m.db, Services: m.Services, Rejections: rejections, Activity: activity, Replays: replays,
 		Token: cfg.Admin.Token, IngestURL: signing.PublicURL(cmp.Or(m.IngestAddr, cfg.Listen)), Logger: m.Logger,
 		Schemes: map[string]string{}}
 	for name, s := range cfg.ServiceConfigs {

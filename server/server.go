@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/admin"
 	"github.com/hookd/hookd/config"
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/email"
@@ -63,6 +64,7 @@ type Main struct {
 	stopped    chan struct{}
 	servers    []*http.Server
 	dashboard  *web.Dashboard
+	replays    *admin.Replays
 	errc       chan error
 }
 
@@ -95,6 +97,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reg.MustRegister(jobs.NewBacklogCollector(m.db)) // the database's backlog, read at each scrape
 	rejections := httpapi.NewRejections(0)
 	activity := httpapi.NewActivity()
+	// Bulk replays are started from the API or the dashboard, and seen
+	// from both.
+	m.replays = admin.NewReplays(m.db, m.Services)
 
 	var worker *jobs.Worker
 	if m.Role == RoleAll || m.Role == RoleWorker {
@@ -181,13 +186,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if cfg.Admin.Token == "" {
 		log.Warn("the admin API has no token and is open to local clients; set admin.token or HOOKD_ADMIN_TOKEN", "admin", cfg.Admin.Listen)
 	}
-	if m.dashboard, err = m.newDashboard(rejections, activity); err != nil {
+	if m.dashboard, err = m.newDashboard(rejections, activity, m.replays); err != nil {
 		return err
 	}
 	dashboard := m.dashboard.Handler()
-	admin := &httpapi.Admin{Store: m.db, Services: m.Services, Rejections: rejections, Gatherer: reg, Token: cfg.Admin.Token, Logger: log,
-		Replays: m.dashboard.Replays, Dashboard: dashboard}
-	if m.AdminAddr, err = m.listen(cfg.Admin.Listen, admin.Handler()); err != nil {
+	api := &httpapi.Admin{Store: m.db, Services: m.Services, Rejections: rejections, Gatherer: reg, Token: cfg.Admin.Token, Logger: log,
+		Replays: m.replays, Dashboard: dashboard}
+	if m.AdminAddr, err = m.listen(cfg.Admin.Listen, api.Handler()); err != nil {
 		return config.ListenError("admin.listen", "HOOKD_ADMIN_LISTEN", cfg.Admin.Listen, err)
 	}
 
@@ -277,8 +282,8 @@ func (m *Main) Close() error {
 	if m.committer != nil {
 		m.committer.Close()
 	}
-	if m.dashboard != nil {
-		m.dashboard.Replays.Close() // before the store closes
+	if m.replays != nil {
+		m.replays.Close() // before the store closes
 	}
 	if m.workers != nil {
 		if err := m.workers.Stop(ctx); err != nil {
