@@ -270,11 +270,9 @@ func (b *runner) run(ctx context.Context) (*Report, error) {
 	}
 	defer sk.serveSMTP(smtpLn).Close()
 	fwdURL, smtpURL := "http://"+sinkLn.Addr().String()+"/fwd", "smtp://"+smtpLn.Addr().String()
-	cfgPath, e2eCfgPath := filepath.Join(b.dir, "hookd.yaml"), filepath.Join(b.dir, "hookd-e2e.yaml")
-	for path, tuned := range map[string]bool{cfgPath: true, e2eCfgPath: false} {
-		if err := os.WriteFile(path, []byte(hookdConfig(b.secret, fwdURL, smtpURL, tuned)), 0o600); err != nil {
-			return nil, err
-		}
+	cfgPath := filepath.Join(b.dir, "hookd.yaml")
+	if err := os.WriteFile(cfgPath, []byte(hookdConfig(b.secret, fwdURL, smtpURL)), 0o600); err != nil {
+		return nil, err
 	}
 
 	// 1. The servers: the baseline, hookd ingest only (its workers would
@@ -309,7 +307,7 @@ func (b *runner) run(ctx context.Context) (*Report, error) {
 	}
 	if !f.SkipE2E {
 		b.logf("starting hookd serve (all roles) on %s", f.DatabaseKind)
-		all, addr, err := b.startServe(ctx, e2eCfgPath)
+		all, addr, err := b.startServe(ctx, cfgPath)
 		if err != nil {
 			return nil, err
 		}
@@ -408,7 +406,7 @@ func (b *runner) run(ctx context.Context) (*Report, error) {
 	// the rounds' events nor their memory count.
 	if !f.SkipE2E && f.Rate > 0 {
 		b.logf("starting hookd serve (all roles) for the open loop")
-		all, addr, err := b.startServe(ctx, e2eCfgPath)
+		all, addr, err := b.startServe(ctx, cfgPath)
 		if err != nil {
 			return nil, err
 		}

@@ -157,21 +157,15 @@ func childEnv(extra ...string) []string {
 // hmac-sha256 services sharing secret (email: one email job per event,
 // with the built-in template; noop: store only; fwd: one forward job per
 // event, to forwardURL; mail: one email job per event, whose body names
-// the event for the SMTP sink at smtpURL). With tunedWorkers the workers
-// poll quickly and run 100 jobs at once, for the drain measurement; without,
-// they have hookd's defaults, as "hookd serve" runs for its users. The
-// database comes from HOOKD_DATABASE_URL, so that no URL needs quoting in
-// YAML.
-func hookdConfig(secret, forwardURL, smtpURL string, tunedWorkers bool) string {
-	workers := ""
-	if tunedWorkers {
-		workers = "workers: {poll_interval: 50ms, fetch_cooldown: 5ms, max: 100}\n"
-	}
+// the event for the SMTP sink at smtpURL). The workers have hookd's
+// defaults, as "hookd serve" runs for its users. The database comes from
+// HOOKD_DATABASE_URL, so that no URL needs quoting in YAML.
+func hookdConfig(secret, forwardURL, smtpURL string) string {
 	return fmt.Sprintf(`# written by "hookd bench"
 listen: 127.0.0.1:0
 admin: {listen: 127.0.0.1:0}
 smtp: {url: %q}
-%sservices:
+services:
   email:
     verify: {scheme: hmac-sha256, secrets: [%q]}
     actions:
@@ -187,7 +181,7 @@ smtp: {url: %q}
     verify: {scheme: hmac-sha256, secrets: [%q]}
     actions:
       - email: {field: email, body: "hookd-bench {{.EventID}}"}
-`, smtpURL, workers, secret, secret, secret, forwardURL, secret)
+`, smtpURL, secret, secret, secret, forwardURL, secret)
 }
 
 // hookdStarted is hookd's start-up log line (slog text); the worker

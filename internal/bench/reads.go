@@ -85,7 +85,7 @@ func Reads(ctx context.Context, s ReadsSettings, progress io.Writer) (*ReadsRepo
 	cfgPath := filepath.Join(dir, "hookd.yaml")
 	// Nothing listens on the action's addresses: the filled jobs are
 	// finished or wait for days, and the load goes to noop.
-	if err := os.WriteFile(cfgPath, []byte(hookdConfig(sec, "http://127.0.0.1:9/", "smtp://127.0.0.1:9", false)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(hookdConfig(sec, "http://127.0.0.1:9/", "smtp://127.0.0.1:9")), 0o600); err != nil {
 		return nil, err
 	}
 	srv, m, err := startChild(ctx, "hookd serve", s.Binary, []string{"serve", "--config", cfgPath}, dir,
