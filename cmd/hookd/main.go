@@ -21,15 +21,17 @@ const usage = `hookd receives webhooks, verifies their signatures, stores each e
 and runs their follow-up work (emails, forwards) in the background.
 
 Usage:
-  hookd serve [--config FILE] [--role ingest|worker|all]   run the server
-  hookd migrate [--config FILE]                            apply the database schema
-  hookd sign --service NAME [--body FILE|-] [--url URL]    print a signed request to try by hand
-  hookd events list [--service S] [--status STATUS] [--limit N] [--cursor C] [--json]
+  hookd serve [--config FILE] [--role ingest|worker|all] [--log-level L] [--log-format text|json]
+  hookd migrate [--config FILE]
+  hookd sign --service NAME [--body FILE|-] [--url URL] [--json]
+  hookd events list [--service S] [--status STATUS] [--since T] [--until T] [--limit N] [--cursor C] [--json]
   hookd events show ID [--json]
   hookd events replay ID... | --failed [--service S] [--since T]
-  hookd config check [--config FILE]                       validate the configuration
-  hookd bench [--connections N] [--duration D] [--database URL]   measure ingest throughput
-  hookd version                                            print hookd's version
+  hookd config check [--config FILE]
+  hookd bench [flags]                        measure ingest and end-to-end delivery
+  hookd bench fill --database URL --events N [--days D]
+  hookd bench reads --database URL [flags]   measure admin reads on a filled database
+  hookd version
 
 Every command reads the same configuration: --config FILE, else $HOOKD_CONFIG,
 else the zero-config defaults (services adapter1 and adapter2, sqlite:hookd.db);

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,38 @@ func TestREADMEConfigurationsLoad(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), []string{"config", "check", "--config", path}, nil, &stdout, &stderr); code != 0 {
 			t.Errorf("README YAML block %d: exit %d\n%s\n%s", i+1, code, stderr.String(), b[1])
+		}
+	}
+}
+
+// TestUsageListsTheREADMEsCommands: every command of the README's CLI
+// block, with each of its flags, is in "hookd --help".
+func TestUsageListsTheREADMEsCommands(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile("(?s)## CLI\n\n```\n(.*?)```").FindSubmatch(readme)
+	if block == nil {
+		t.Fatal("no CLI block in the README")
+	}
+	var out bytes.Buffer
+	run(context.Background(), []string{"--help"}, nil, &out, &out)
+	word, flag := regexp.MustCompile(`^hookd( [a-z]+)*`), regexp.MustCompile(`--[a-z-]+`)
+	for line := range strings.SplitSeq(strings.TrimSpace(string(block[1])), "\n") {
+		command := word.FindString(line)
+		usageLine := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(command) + `( .*)?$`).FindString(out.String())
+		if usageLine == "" {
+			t.Errorf("--help lacks %q", command)
+			continue
+		}
+		if strings.Contains(usageLine, "[flags]") {
+			continue // the command's own --help lists them
+		}
+		for _, f := range flag.FindAllString(line, -1) {
+			if !strings.Contains(usageLine, f) {
+				t.Errorf("--help's %q line lacks %s", command, f)
+			}
 		}
 	}
 }
