@@ -49,9 +49,7 @@ func (c *Config) Build() (map[string]*hookd.Service, error) {
 	var problems []error
 	list, err := c.Services(newVerifier)
 	if err != nil {
-		for line := range strings.SplitSeq(err.Error(), "\n") {
-			problems = append(problems, errors.New(line))
-		}
+		problems = Problems(err) // one line each
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.ServiceConfigs)) {
 		for i, a := range c.ServiceConfigs[name].Actions {
