@@ -18,11 +18,6 @@ type database = server.Database
 // PostgreSQL server that cannot be reached yet. Tests shorten it.
 var postgresWait = 60 * time.Second
 
-// openDatabase opens the configured backend for migrate.
-func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (database, error) {
-	return server.Open(ctx, cfg, log, false, postgresWait)
-}
-
 // open opens the configured backend; readOnly for the commands that only
 // read.
 func open(ctx context.Context, cfg *config.Config, log *slog.Logger, readOnly bool) (database, error) {
@@ -43,7 +38,7 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 	}
 	// Warnings only: waiting for PostgreSQL, and River's.
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := openDatabase(ctx, cfg, log)
+	db, err := open(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}

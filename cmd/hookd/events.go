@@ -51,7 +51,7 @@ func openStore(ctx context.Context, path string) (*loaded, database, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := openDatabase(ctx, l.cfg, slog.New(slog.DiscardHandler))
+	db, err := open(ctx, l.cfg, slog.New(slog.DiscardHandler), false)
 	if err != nil {
 		return nil, nil, err
 	}

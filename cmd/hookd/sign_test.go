@@ -39,7 +39,7 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openDatabase(context.Background(), l.cfg, nil)
+	db, err := open(context.Background(), l.cfg, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
