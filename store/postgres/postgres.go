@@ -545,7 +545,8 @@ func (db *DB) ClaimDue(ctx context.Context, limit int, until time.Time) ([]hookd
 		      ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED) c
 		WHERE e.id = c.id
 		RETURNING e.id, e.service, e.idempotency_key, e.payload_hash, e.body, e.header::text, e.received_at,
-			e.expires_at, e.pending_jobs::text`, limit, until)
+			e.expires_at, e.pending_jobs::text, EXISTS (SELECT 1 FROM river_job
+				WHERE args ->> 'event_id' = e.id COLLATE "default" AND kind = `+jobKind+`)`, limit, until)
 	if err != nil {
 		return nil, wrap("claim due", err)
 	}
@@ -554,8 +555,9 @@ func (db *DB) ClaimDue(ctx context.Context, limit int, until time.Time) ([]hookd
 	for rows.Next() {
 		ev := &hookd.Event{}
 		var header, pending string
+		var replayed bool
 		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash, &ev.Body, &header,
-			&ev.ReceivedAt, &ev.ExpiresAt, &pending); err != nil {
+			&ev.ReceivedAt, &ev.ExpiresAt, &pending, &replayed); err != nil {
 			return nil, wrap("claim due", err)
 		}
 		ev.Header = store.DecodeHeader([]byte(header))
@@ -564,36 +566,12 @@ func (db *DB) ClaimDue(ctx context.Context, limit int, until time.Time) ([]hookd
 		if err != nil {
 			return nil, err
 		}
-		subs = append(subs, hookd.Submission{Event: ev, Jobs: jobs, ClaimedUntil: until})
+		subs = append(subs, hookd.Submission{Event: ev, Jobs: jobs, ClaimedUntil: until, Replayed: replayed})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap("claim due", err)
 	}
-	return subs, db.markReplayed(ctx, subs)
-}
-
-// markReplayed sets Replayed on the claimed events that have queued jobs.
-func (db *DB) markReplayed(ctx context.Context, subs []hookd.Submission) error {
-	if len(subs) == 0 {
-		return nil
-	}
-	ids := make([]string, len(subs))
-	for i, s := range subs {
-		ids[i] = s.Event.ID
-	}
-	rows, err := db.pool.Query(ctx, `SELECT DISTINCT args ->> 'event_id' FROM river_job
-		WHERE args ->> 'event_id' = ANY($1) AND kind = `+jobKind, ids)
-	if err != nil {
-		return wrap("claim due", err)
-	}
-	queued, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return wrap("claim due", err)
-	}
-	for i := range subs {
-		subs[i].Replayed = slices.Contains(queued, subs[i].Event.ID)
-	}
-	return nil
+	return subs, nil
 }
 
 // RenewClaims extends the claims that still hold.

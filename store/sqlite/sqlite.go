@@ -592,7 +592,8 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 func (db *DB) ClaimDue(ctx context.Context, limit int, until time.Time) ([]hookd.Submission, error) {
 	rows, err := db.db.QueryContext(ctx, `UPDATE hookd_event SET due_at = ?
 		WHERE id IN (SELECT id FROM hookd_event WHERE pending_jobs IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?)
-		RETURNING id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs`,
+		RETURNING id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs,
+			EXISTS (SELECT 1 FROM river_job WHERE json_extract(args, '$.event_id') = +hookd_event.id)`,
 		until.UnixMicro(), time.Now().UnixMicro(), limit)
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("claim due: %w", err))
@@ -603,8 +604,9 @@ func (db *DB) ClaimDue(ctx context.Context, limit int, until time.Time) ([]hookd
 		ev := &hookd.Event{}
 		var header, pending []byte
 		var received, expires int64
+		var replayed bool
 		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.PayloadHash, &ev.Body, &header,
-			&received, &expires, &pending); err != nil {
+			&received, &expires, &pending, &replayed); err != nil {
 			return nil, fmt.Errorf("claim due: %w", err)
 		}
 		ev.Header = store.DecodeHeader(header)
@@ -613,42 +615,12 @@ func (db *DB) ClaimDue(ctx context.Context, limit int, until time.Time) ([]hookd
 		if err != nil {
 			return nil, fmt.Errorf("claim due: %w", err)
 		}
-		subs = append(subs, hookd.Submission{Event: ev, Jobs: jobs, ClaimedUntil: until})
+		subs = append(subs, hookd.Submission{Event: ev, Jobs: jobs, ClaimedUntil: until, Replayed: replayed})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim due: %w", err)
 	}
-	rows.Close()
-	return subs, db.markReplayed(ctx, subs)
-}
-
-// markReplayed sets Replayed on the claimed events that have queued jobs.
-func (db *DB) markReplayed(ctx context.Context, subs []hookd.Submission) error {
-	if len(subs) == 0 {
-		return nil
-	}
-	ids := make([]any, len(subs))
-	for i, s := range subs {
-		ids[i] = s.Event.ID
-	}
-	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT json_extract(args, '$.event_id') FROM river_job
-		WHERE json_extract(args, '$.event_id') IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
-	if err != nil {
-		return fmt.Errorf("claim due: %w", err)
-	}
-	defer rows.Close()
-	queued := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return fmt.Errorf("claim due: %w", err)
-		}
-		queued[id] = true
-	}
-	for i := range subs {
-		subs[i].Replayed = queued[subs[i].Event.ID]
-	}
-	return rows.Err()
+	return subs, nil
 }
 
 // RenewClaims extends the claims that still hold.
