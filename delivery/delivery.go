@@ -48,9 +48,11 @@ type Accepter interface {
 type Attempter interface {
 	// Attempt runs the action once; a failure that retrying cannot fix is
 	// hookd.Permanent.
-	Attempt(ctx context.Context, args hookd.JobArgs, ev *hookd.Event) error
+	Attempt(ctx context.Context, job hookd.NewJob, ev *hookd.Event) error
 	// RetryDelay is how long the job waits after its attempt n failed.
 	RetryDelay(args hookd.JobArgs, n int) time.Duration
+	// DeadLetter reports a job that failed for good at its first attempt.
+	DeadLetter(ctx context.Context, a hookd.Attempt)
 }
 
 // Config is what an Engine needs. Every field is required but Next and
@@ -203,7 +205,7 @@ func (e *Engine) attemptOne(j hookd.NewJob, ev *hookd.Event) hookd.Attempt {
 	ctx, cancel := context.WithTimeout(e.attemptCtx, e.c.AttemptTimeout)
 	defer cancel()
 	a := hookd.Attempt{Job: j, StartedAt: time.Now()}
-	err := e.c.Attempter.Attempt(ctx, j.Args, ev)
+	err := e.c.Attempter.Attempt(ctx, j, ev)
 	a.FinishedAt = time.Now()
 	if err == nil {
 		return a
@@ -353,14 +355,7 @@ func (e *Engine) logOutcomes(batch []*held, settled []hookd.Claim) {
 		}
 		for _, a := range h.attempts {
 			if a.Error != "" && a.RetryAt.IsZero() {
-				why := "out of attempts"
-				if a.Permanent {
-					why = "permanent failure"
-				}
-				// The same line as a queued job's (package jobs).
-				e.c.Logger.Error("job failed: dead letter until replayed",
-					"event_id", a.Job.Args.EventID, "service", a.Job.Args.Service, "action", a.Job.Args.Action,
-					"attempts", 1, "max_attempts", a.Job.MaxAttempts, "reason", why, "last_error", a.Error)
+				e.c.Attempter.DeadLetter(context.Background(), a)
 			}
 		}
 	}

@@ -60,7 +60,7 @@ func setup(t *testing.T, capacity int, lease time.Duration, hold chan struct{}) 
 		Type: hookd.ActionForward, MaxAttempts: 3, Backoff: hookd.Backoff{Min: time.Hour, Max: time.Hour},
 		Forward: &hookd.ForwardAction{URL: sink.URL, Timeout: 10 * time.Second},
 	}}}
-	worker := jobs.NewWorker(jobs.Config{Events: db, Services: map[string]*hookd.Service{"svc": b.svc},
+	worker := jobs.NewWorker(jobs.Config{Events: db, Services: map[string]*hookd.Service{"svc": b.svc}, Logger: slog.New(slog.DiscardHandler),
 		Forwarder: &forward.Forwarder{}, MaxPerDestination: 4})
 	b.engine = delivery.New(delivery.Config{
 		Store: db, Next: db, Attempter: worker, Logger: slog.New(slog.DiscardHandler),

@@ -206,13 +206,19 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) error 
 // job, and what the delivery engine does for the first attempt of a job
 // that it holds in memory. A failure that retrying cannot fix is marked
 // hookd.Permanent.
-func (w *Worker) Attempt(ctx context.Context, args hookd.JobArgs, ev *hookd.Event) error {
-	a, err := w.action(args)
+func (w *Worker) Attempt(ctx context.Context, job hookd.NewJob, ev *hookd.Event) error {
+	a, err := w.action(job.Args)
 	if err != nil {
 		return hookd.Permanent(err)
 	}
-	// The first attempt: the last one only for an action allowed one.
-	return w.run(ctx, a, ev, a.MaxAttempts <= 1)
+	// The first attempt: the last one only for a job allowed one.
+	return w.run(ctx, a, ev, job.MaxAttempts <= 1)
+}
+
+// DeadLetter logs a job that failed for good after its first attempt,
+// made outside the queue, as Work's failures are logged.
+func (w *Worker) DeadLetter(ctx context.Context, a hookd.Attempt) {
+	LogDeadLetter(ctx, w.c.Logger, a.Job.Args, 1, a.Job.MaxAttempts, a.Permanent, 0, a.Error)
 }
 
 // run performs action a for ev, within the cap of attempts in flight to
@@ -258,14 +264,23 @@ func (h *errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, p
 func (h *errorHandler) deadLetter(ctx context.Context, job *rivertype.JobRow, lastErr string, permanent bool) {
 	var args hookd.JobArgs
 	_ = json.Unmarshal(job.EncodedArgs, &args) // written by hookd; empty fields on damage
+	LogDeadLetter(ctx, h.log, args, job.Attempt, job.MaxAttempts, permanent, job.ID, lastErr)
+}
+
+// LogDeadLetter logs, once, a job that will not run again by itself, with
+// what an operator needs to find it and its cause. jobID is 0 for a job
+// that failed at its first attempt outside the queue.
+func LogDeadLetter(ctx context.Context, log *slog.Logger, args hookd.JobArgs, attempts, maxAttempts int, permanent bool, jobID int64, lastErr string) {
 	why := "out of attempts"
 	if permanent {
 		why = "permanent failure"
 	}
-	h.log.ErrorContext(ctx, "job failed: dead letter until replayed",
-		"event_id", args.EventID, "service", args.Service, "action", args.Action,
-		"attempts", job.Attempt, "max_attempts", job.MaxAttempts, "reason", why,
-		"job_id", job.ID, "last_error", lastErr)
+	attrs := []any{"event_id", args.EventID, "service", args.Service, "action", args.Action,
+		"attempts", attempts, "max_attempts", maxAttempts, "reason", why}
+	if jobID != 0 {
+		attrs = append(attrs, "job_id", jobID)
+	}
+	log.ErrorContext(ctx, "job failed: dead letter until replayed", append(attrs, "last_error", lastErr)...)
 }
 
 // quieter is the handler River logs through: River's INFO and DEBUG

@@ -14,7 +14,7 @@ import (
 )
 
 // Both paths count their attempts by outcome: a queued job (Work) by its
-// attempt and max attempts, a first attempt (Attempt) by its action's.
+// attempt and max attempts, a first attempt (Attempt) by its job's.
 func TestMetricsOutcomes(t *testing.T) {
 	t.Parallel()
 	svc := &hookd.Service{Name: "svc", Actions: []hookd.Action{
@@ -35,7 +35,7 @@ func TestMetricsOutcomes(t *testing.T) {
 	}
 	attempt := func(i int, err error) {
 		mailer.err = err
-		_ = w.Attempt(context.Background(), args(i), ev)
+		_ = w.Attempt(context.Background(), hookd.NewJob{Args: args(i), MaxAttempts: svc.Actions[i].MaxAttempts}, ev)
 	}
 	transient, permanent := errors.New("421 try later"), hookd.Permanent(errors.New("550 no such user"))
 
