@@ -25,7 +25,7 @@ var testMessage = Message{
 }
 
 // newSender returns a Sender for url with a short timeout; tlsConfig may be nil.
-func newSender(t *testing.T, url string, tlsConfig *tls.Config) *Sender {
+func newSender(t testing.TB, url string, tlsConfig *tls.Config) *Sender {
 	t.Helper()
 	s, err := NewSender(Config{URL: url, From: "hookd <noreply@example.com>", Timeout: waitFor, TLSConfig: tlsConfig})
 	if err != nil {
