@@ -5,8 +5,10 @@ package jobs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -31,9 +33,16 @@ type Forwarder interface {
 	Forward(ctx context.Context, a *hookd.ForwardAction, ev *hookd.Event) error
 }
 
-// EventReader reads one event with its body.
+// EventReader is what the workers need of the store (a hookd.Store):
+// the event a job is for, and the event's stored status kept in step with
+// the attempts they make.
 type EventReader interface {
 	EventWithoutJobs(ctx context.Context, id string) (*hookd.Event, error)
+	// FinishAttempt records the status job's event has once River records
+	// the outcome of the attempt just made, state: hookd.JobSucceeded,
+	// JobRetrying or JobFailed. A success completes the job in River in
+	// the same transaction (river.JobCompleteTx).
+	FinishAttempt(ctx context.Context, job *river.Job[hookd.JobArgs], state hookd.JobState) error
 }
 
 // Config is what the workers need.
@@ -188,7 +197,57 @@ func (w *Worker) action(args hookd.JobArgs) (*hookd.Action, error) {
 // returned as it is, not wrapped in river.JobCancel, because River records
 // the text of the returned error as the job's last error and JobCancel's
 // would begin with "JobCancelError: "; errorHandler cancels instead.
-func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) error {
+//
+// Before returning, it records the event's status as it stands once River
+// records the outcome (finish). A success is recorded with the job's
+// completion, in one transaction. A failure is recorded first, River's
+// record of it follows in a transaction of River's: should the process die
+// in between, the job stays running until River's rescuer (or, on SQLite,
+// the next start) takes it back. With attempts left it runs again, and
+// that attempt records the status anew; meanwhile the event shows the
+// status of the failure (pending, or failed for a permanent one). Rescued
+// after its last attempt, it is discarded without another attempt; the
+// event shows failed as recorded, or pending had the process died before
+// recording, until the stored statuses are refreshed (RefreshStatus).
+func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) (err error) {
+	finished := false
+	defer func() {
+		if !finished { // a panic, which River records as a failed attempt
+			w.finish(ctx, job, errors.New("panic"))
+		}
+	}()
+	err = w.work(ctx, job)
+	finished = true
+	w.finish(ctx, job, err)
+	return err
+}
+
+// finishTimeout bounds the recording of an attempt's outcome.
+const finishTimeout = 10 * time.Second
+
+// finish records the status of job's event once River records err, the
+// outcome of its attempt (see Work). It runs even when the attempt ran out
+// of time; a failure to record is logged: the attempt's outcome stands.
+func (w *Worker) finish(ctx context.Context, job *river.Job[hookd.JobArgs], err error) {
+	state := hookd.JobSucceeded
+	switch {
+	case err == nil:
+	case hookd.IsPermanent(err) || job.Attempt >= job.MaxAttempts:
+		state = hookd.JobFailed // errorHandler cancels, or River discards
+	default:
+		state = hookd.JobRetrying
+	}
+	// The job's context may be done (a timeout); its values, River's
+	// client among them, are still needed.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	if ferr := w.c.Events.FinishAttempt(fctx, job, state); ferr != nil {
+		cmp.Or(w.c.Logger, slog.Default()).ErrorContext(ctx, "could not record the event's status after an attempt", "event_id", job.Args.EventID,
+			"job_id", job.ID, "state", state, "err", ferr)
+	}
+}
+
+func (w *Worker) work(ctx context.Context, job *river.Job[hookd.JobArgs]) error {
 	a, err := w.action(job.Args)
 	if err != nil {
 		return hookd.Permanent(err)

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -40,6 +41,26 @@ func (f fakeEvents) EventWithoutJobs(_ context.Context, id string) (*hookd.Event
 		return ev, nil
 	}
 	return nil, hookd.Errorf(hookd.ENotFound, "no event")
+}
+
+func (f fakeEvents) FinishAttempt(context.Context, *river.Job[hookd.JobArgs], hookd.JobState) error {
+	return nil
+}
+
+// recordingEvents records the states the worker finishes attempts with,
+// and whether it could still write then.
+type recordingEvents struct {
+	fakeEvents
+	states []string
+}
+
+func (r *recordingEvents) FinishAttempt(ctx context.Context, _ *river.Job[hookd.JobArgs], state hookd.JobState) error {
+	s := string(state)
+	if ctx.Err() != nil {
+		s += " (context done)"
+	}
+	r.states = append(r.states, s)
+	return nil
 }
 
 type fakeMailer struct {
@@ -108,4 +129,53 @@ func TestWork(t *testing.T) {
 	if next := w.NextRetry(job(good)); time.Until(next) < 29*time.Minute {
 		t.Errorf("NextRetry = %s from now, want the action's 30–60 min", time.Until(next))
 	}
+}
+
+// Work records the status an attempt leaves its event in, before River
+// records the attempt: as River will see the outcome, whatever it was.
+func TestWorkFinishesAttempts(t *testing.T) {
+	t.Parallel()
+	svc := &hookd.Service{Name: "svc", Actions: []hookd.Action{
+		{Type: hookd.ActionEmail, MaxAttempts: 4, Email: &hookd.EmailAction{Field: "email", Template: "welcome"}},
+	}}
+	events := &recordingEvents{fakeEvents: fakeEvents{"evt_1": {ID: "evt_1", Service: "svc", Body: []byte(`{"email":"ada@example.com"}`)}}}
+	m := &panickyMailer{}
+	w := NewWorker(Config{Events: events, Services: map[string]*hookd.Service{"svc": svc}, Mailer: m})
+	args := hookd.JobArgs{EventID: "evt_1", Service: "svc", Action: hookd.ActionEmail}
+	attempt := func(ctx context.Context, n int, err error) {
+		t.Helper()
+		m.err = err
+		_ = w.Work(ctx, &river.Job[hookd.JobArgs]{JobRow: &rivertype.JobRow{Attempt: n, MaxAttempts: 4}, Args: args})
+	}
+	attempt(context.Background(), 1, nil)
+	attempt(context.Background(), 1, errors.New("421 try later"))
+	attempt(context.Background(), 4, errors.New("421 try later"))
+	attempt(context.Background(), 2, hookd.Permanent(errors.New("550 no such user")))
+	timedOut, cancel := context.WithCancel(context.Background())
+	cancel()
+	attempt(timedOut, 1, context.Canceled)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not reach River")
+			}
+		}()
+		attempt(context.Background(), 4, errPanic)
+	}()
+	want := "[succeeded retrying failed failed retrying failed]"
+	if fmt.Sprint(events.states) != want {
+		t.Errorf("finished attempts as %v, want %s", events.states, want)
+	}
+}
+
+var errPanic = errors.New("panic please")
+
+// panickyMailer fails with err, and panics for errPanic.
+type panickyMailer struct{ err error }
+
+func (m *panickyMailer) Send(context.Context, email.Message) error {
+	if m.err == errPanic {
+		panic("mailer bug")
+	}
+	return m.err
 }

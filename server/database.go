@@ -18,6 +18,9 @@ import (
 // Database is an opened store with what a server needs beside it.
 type Database interface {
 	hookd.Store
+	// FinishAttempt keeps the events' stored status in step with the
+	// workers' attempts (jobs.EventReader).
+	jobs.EventReader
 	Migrate(ctx context.Context) error
 	// CheckSchema fails unless hookd's current schema is there.
 	CheckSchema(ctx context.Context) error

@@ -305,6 +305,92 @@ func SetJobs(ev *hookd.Event, queued []*hookd.Job, pending, settled []byte) erro
 	return nil
 }
 
+// StatusColumn is what an event's status column holds for status s:
+// "pending" or "failed", and nil (NULL) for succeeded, which most events
+// are, so that the column's partial index holds only the others.
+func StatusColumn(s hookd.EventStatus) *string {
+	if s == hookd.EventSucceeded || s == "" {
+		return nil
+	}
+	v := string(s)
+	return &v
+}
+
+// ListedStatus is the status an event's column stands for (NULL:
+// succeeded).
+func ListedStatus(column *string) hookd.EventStatus {
+	if column == nil {
+		return hookd.EventSucceeded
+	}
+	return hookd.EventStatus(*column)
+}
+
+// AcceptedStatus is the status column of sub's event when it is stored:
+// pending while it has jobs, else succeeded (NULL).
+func AcceptedStatus(sub hookd.Submission) *string {
+	if len(sub.Jobs) == 0 {
+		return nil
+	}
+	return StatusColumn(hookd.EventPending)
+}
+
+// SettledStatus is the status of st's event once st is settled, when it
+// was not replayed: its attempts are then all its jobs (a settled column
+// left from before holds successes only, which change no status). A
+// replayed event's depends on its earlier jobs too: AfterAttempts.
+func SettledStatus(st hookd.Settlement) hookd.EventStatus {
+	return hookd.StatusOf(AttemptJobs(st.Attempts))
+}
+
+// AfterAttempts is the status of the event whose jobs are queued (in the
+// queue) and settled (its settled column, nil for NULL) once attempts,
+// its outbox's first attempts, are recorded after them: the status of a
+// replayed event's settlement.
+func AfterAttempts(id string, queued []*hookd.Job, settled []byte, attempts []hookd.Attempt) (hookd.EventStatus, error) {
+	ev := &hookd.Event{ID: id}
+	if err := SetJobs(ev, append(queued, AttemptJobs(attempts)...), nil, settled); err != nil {
+		return "", err
+	}
+	return ev.Status, nil
+}
+
+// AfterOutcome is the status of the event whose jobs are queued, pending
+// (its outbox column) and settled (its settled column) once the queued
+// job jobID is in state: what a worker records after an attempt, before
+// the queue records the job's new state.
+func AfterOutcome(id string, queued []*hookd.Job, pending, settled []byte, jobID int64, state hookd.JobState) (hookd.EventStatus, error) {
+	for _, j := range queued {
+		if j.ID == jobID {
+			j.State = state
+		}
+	}
+	ev := &hookd.Event{ID: id}
+	if err := SetJobs(ev, queued, pending, settled); err != nil {
+		return "", err
+	}
+	return ev.Status, nil
+}
+
+// AttemptJobs shows first attempts as the jobs they leave: succeeded,
+// retrying (a RetryAt) or failed, each the latest of its action (ID 0:
+// not yet numbered by the queue).
+func AttemptJobs(attempts []hookd.Attempt) []*hookd.Job {
+	out := make([]*hookd.Job, len(attempts))
+	for i, a := range attempts {
+		state := hookd.JobSucceeded
+		switch {
+		case a.Error == "":
+		case !a.RetryAt.IsZero():
+			state = hookd.JobRetrying
+		default:
+			state = hookd.JobFailed
+		}
+		out[i] = &hookd.Job{EventID: a.Job.Args.EventID, Service: a.Job.Args.Service, Action: a.Job.Args.Action,
+			ActionIndex: a.Job.Args.ActionIndex, State: state, Attempts: 1, MaxAttempts: a.Job.MaxAttempts}
+	}
+	return out
+}
+
 // settledJob is one entry of an event's settled column.
 type settledJob struct {
 	Action      int    `json:"action"`

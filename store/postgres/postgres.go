@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -277,16 +278,16 @@ func migrate(ctx context.Context, tx pgx.Tx) error {
 // ORDINALITY), which Accept makes key order. The keys must be distinct: a
 // statement may not touch one row twice.
 const insertEvents = `
-INSERT INTO hookd_event (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs, due_at)
-SELECT id, service, key, hash, body, header::json, received_at, expires_at, pending::jsonb, due_at
+INSERT INTO hookd_event (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs, due_at, status)
+SELECT id, service, key, hash, body, header::json, received_at, expires_at, pending::jsonb, due_at, status
 FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::text[],
-            $7::timestamptz[], $8::timestamptz[], $9::text[], $10::timestamptz[])
-     WITH ORDINALITY AS u(id, service, key, hash, body, header, received_at, expires_at, pending, due_at, n)
+            $7::timestamptz[], $8::timestamptz[], $9::text[], $10::timestamptz[], $11::text[])
+     WITH ORDINALITY AS u(id, service, key, hash, body, header, received_at, expires_at, pending, due_at, status, n)
 ORDER BY n
 ON CONFLICT (service, idempotency_key) DO UPDATE SET
     id = excluded.id, payload_hash = excluded.payload_hash, body = excluded.body, header = excluded.header,
     received_at = excluded.received_at, expires_at = excluded.expires_at, pending_jobs = excluded.pending_jobs,
-    due_at = excluded.due_at, settled_jobs = NULL
+    due_at = excluded.due_at, status = excluded.status, settled_jobs = NULL
 WHERE hookd_event.expires_at <= excluded.received_at
 RETURNING id`
 
@@ -342,14 +343,14 @@ func (db *DB) accept(ctx context.Context, subs []hookd.Submission, first, writes
 	ids, services, keys, headers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	hashes, bodies := make([][]byte, n), make([][]byte, n)
 	received, expires := make([]time.Time, n), make([]time.Time, n)
-	pending, due := make([]*string, n), make([]*time.Time, n)
+	pending, due, status := make([]*string, n), make([]*time.Time, n), make([]*string, n)
 	for w, i := range writes {
 		ev := subs[i].Event
 		ids[w], services[w], keys[w], headers[w] = ev.ID, ev.Service, ev.IdempotencyKey, string(store.HeaderJSON(ev))
 		hashes[w], bodies[w], received[w], expires[w] = ev.PayloadHash, ev.Body, ev.ReceivedAt, ev.ExpiresAt
-		pending[w], due[w] = pendingParam(subs[i].Jobs), dueAt(subs[i])
+		pending[w], due[w], status[w] = pendingParam(subs[i].Jobs), dueAt(subs[i]), store.AcceptedStatus(subs[i])
 	}
-	rows, err := tx.Query(ctx, insertEvents, ids, services, keys, hashes, bodies, headers, received, expires, pending, due)
+	rows, err := tx.Query(ctx, insertEvents, ids, services, keys, hashes, bodies, headers, received, expires, pending, due, status)
 	if err != nil {
 		return nil, wrap("accept", err)
 	}
@@ -457,14 +458,94 @@ func actionIndexes(jobs []hookd.NewJob) []int {
 }
 
 // RetryNow makes jobs waiting to retry available at once (River's
-// JobRetry, which leaves a running job alone).
+// JobRetry, which leaves a running job alone). Their events are pending:
+// the status says so in the same transaction, should a job have finished
+// since the caller saw it waiting (JobRetry runs a finished job again).
 func (db *DB) RetryNow(ctx context.Context, jobIDs []int64) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return wrap("retry now", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
 	for _, id := range jobIDs {
-		if _, err := db.river.JobRetry(ctx, id); err != nil {
+		// The event's row first, then the job's: the order of every
+		// writer of the status (finishAttempt), so none waits for the
+		// other in a cycle.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM hookd_event
+			WHERE id = (SELECT args ->> 'event_id' FROM river_job WHERE id = $1) COLLATE "C" FOR UPDATE`, id); err != nil {
+			return wrap("retry now", err)
+		}
+		job, err := db.river.JobRetryTx(ctx, tx, id)
+		if err != nil {
+			return wrap("retry now", err)
+		}
+		var args hookd.JobArgs
+		_ = json.Unmarshal(job.EncodedArgs, &args) // written by hookd; no event on damage
+		if _, err := tx.Exec(ctx, `UPDATE hookd_event SET status = 'pending' WHERE id = $1 AND status IS DISTINCT FROM 'pending'`,
+			args.EventID); err != nil {
 			return wrap("retry now", err)
 		}
 	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrap("retry now: commit", err)
+	}
 	return nil
+}
+
+// FinishAttempt records the status the event of job, which a worker just
+// attempted, has once River records that attempt's outcome, state
+// (hookd.JobSucceeded, JobRetrying or JobFailed): StatusOf over the
+// event's jobs with job in that state. A success is recorded in the
+// transaction that completes the job in River (river.JobCompleteTx), so
+// the two cannot disagree; a failure before River records it in its own
+// (jobs.Worker.Work says what a crash in between leaves).
+func (db *DB) FinishAttempt(ctx context.Context, job *river.Job[hookd.JobArgs], state hookd.JobState) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return wrap("finish attempt", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := finishAttempt(ctx, tx, job.Args.EventID, job.ID, state); err != nil {
+		return wrap("finish attempt", err)
+	}
+	if state == hookd.JobSucceeded {
+		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+			return wrap(fmt.Sprintf("finish attempt: complete job %d", job.ID), err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrap("finish attempt: commit", err)
+	}
+	return nil
+}
+
+// finishAttempt writes the status of event id once its queued job jobID is
+// in state. It takes the event's row first, as every writer of the status
+// does, so that two attempts of its jobs finishing at once each read the
+// other's outcome or wait for it. A job waiting to retry keeps its event
+// pending, whatever the others: nothing to read.
+func finishAttempt(ctx context.Context, tx pgx.Tx, id string, jobID int64, state hookd.JobState) error {
+	status := hookd.EventPending
+	if state != hookd.JobRetrying {
+		var pending, settled *string
+		err := tx.QueryRow(ctx, `SELECT pending_jobs::text, settled_jobs::text FROM hookd_event WHERE id = $1 FOR UPDATE`,
+			id).Scan(&pending, &settled)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // pruned meanwhile: no status to keep
+		} else if err != nil {
+			return err
+		}
+		queued, err := queryJobs(ctx, tx, eventJobs, id)
+		if err != nil {
+			return err
+		}
+		if status, err = store.AfterOutcome(id, queued, bytesOf(pending), bytesOf(settled), jobID, state); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, `UPDATE hookd_event SET status = $1 WHERE id = $2 AND status IS DISTINCT FROM $1`,
+		store.StatusColumn(status), id)
+	return err
 }
 
 // dueAt is when sub's outbox is due for a dispatcher: the end of its
@@ -481,13 +562,17 @@ func dueAt(sub hookd.Submission) *time.Time {
 
 // Settle records the first attempts made under claims, in one
 // transaction: each claim that still holds empties its event's outbox, and
-// its jobs are written into River's table as those attempts left them.
+// its jobs are written into River's table as those attempts left them. The
+// event's status is written in the same statement, computed from the
+// attempts alone (all the event's jobs); a replayed event's, which depends
+// on its earlier jobs too, once the statement holds its row.
 func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hookd.Claim, error) {
 	if len(settlements) == 0 {
 		return nil, nil
 	}
 	ids, untils := make([]string, len(settlements)), make([]time.Time, len(settlements))
 	succeeded, queued := make([]*string, len(settlements)), make([][]hookd.Attempt, len(settlements))
+	status := make([]*string, len(settlements))
 	for i, st := range settlements {
 		ids[i], untils[i] = st.Claim.EventID, st.Claim.Until
 		var b []byte
@@ -495,16 +580,21 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 			s := string(b)
 			succeeded[i] = &s
 		}
+		status[i] = store.StatusColumn(store.SettledStatus(st))
+		if st.Replayed {
+			status[i] = store.StatusColumn(hookd.EventPending) // as it is, until set below
+		}
 	}
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return nil, wrap("settle", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	rows, err := tx.Query(ctx, `UPDATE hookd_event e SET pending_jobs = NULL, due_at = NULL, settled_jobs = coalesce(c.settled::jsonb, e.settled_jobs)
-		FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS c(id, until, settled)
+	rows, err := tx.Query(ctx, `UPDATE hookd_event e SET pending_jobs = NULL, due_at = NULL, settled_jobs = coalesce(c.settled::jsonb, e.settled_jobs),
+		status = c.status
+		FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS c(id, until, settled, status)
 		WHERE e.id = c.id AND e.due_at = c.until AND e.pending_jobs IS NOT NULL
-		RETURNING e.id`, ids, untils, succeeded)
+		RETURNING e.id`, ids, untils, succeeded, status)
 	if err != nil {
 		return nil, wrap("settle", err)
 	}
@@ -522,6 +612,11 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		for _, a := range queued[i] {
 			params = append(params, jobs.FullInsertParams(a))
 		}
+		if st.Replayed {
+			if err := replayedStatus(ctx, tx, st); err != nil {
+				return nil, wrap("settle", err)
+			}
+		}
 	}
 	// Failed attempts go in one by one: the driver's many-row insert drops
 	// the errors column.
@@ -535,6 +630,37 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		return nil, wrap("settle: commit", err)
 	}
 	return settled, nil
+}
+
+// replayedStatus writes the status of a replayed event once st is settled:
+// its earlier jobs (queued, and settled in its row), then st's attempts.
+// The transaction holds the event's row (Settle's update), and every other
+// writer of its status takes that row first, so the jobs it reads are the
+// latest and no other write of the status comes between.
+func replayedStatus(ctx context.Context, tx pgx.Tx, st hookd.Settlement) error {
+	id := st.Claim.EventID
+	var settled *string
+	if err := tx.QueryRow(ctx, `SELECT settled_jobs::text FROM hookd_event WHERE id = $1`, id).Scan(&settled); err != nil {
+		return err
+	}
+	queued, err := queryJobs(ctx, tx, eventJobs, id)
+	if err != nil {
+		return err
+	}
+	status, err := store.AfterAttempts(id, queued, bytesOf(settled), st.Attempts)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE hookd_event SET status = $1 WHERE id = $2`, store.StatusColumn(status), id)
+	return err
+}
+
+// bytesOf is a nullable text column as bytes (nil for NULL).
+func bytesOf(s *string) []byte {
+	if s == nil {
+		return nil
+	}
+	return []byte(*s)
 }
 
 // ClaimDue claims the events whose outbox is due, oldest due first,
@@ -629,7 +755,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	if !storable(id) {
 		return hookd.Errorf(hookd.ENotFound, "no event %q", id)
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE hookd_event SET pending_jobs = $1, due_at = now()
+	tag, err := db.pool.Exec(ctx, `UPDATE hookd_event SET pending_jobs = $1, due_at = now(), status = 'pending'
 		WHERE id = $2 AND pending_jobs IS NULL AND NOT EXISTS (
 			SELECT 1 FROM river_job WHERE args ->> 'event_id' = hookd_event.id COLLATE "default" AND kind = `+jobKind+`
 			AND (args ->> 'action')::int = ANY($3) AND state NOT IN ('completed', 'discarded', 'cancelled'))`,
@@ -683,10 +809,11 @@ func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) 
 	return len(ids), nil
 }
 
-// statusSQL computes an event's status from the latest job of each action.
-// COLLATE "default": hookd_event.id is "C", the index on River's event_id
-// is not; compared under the column's collation, the index does not apply
-// and every status would read every job.
+// statusSQL computes an event's status from the latest job of each action,
+// for Prune (listings read the status column). COLLATE "default":
+// hookd_event.id is "C", the index on River's event_id is not; compared
+// under the column's collation, the index does not apply and every status
+// would read every job.
 const statusSQL = `(
 SELECT CASE
     WHEN count(*) FILTER (WHERE l.state NOT IN ('completed', 'discarded', 'cancelled')) > 0 THEN 'pending'
@@ -702,7 +829,7 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	queued, err := db.jobs(ctx, `WHERE args ->> 'event_id' = $1 AND kind = `+jobKind+` ORDER BY id`, id)
+	queued, err := db.jobs(ctx, eventJobs, id)
 	if err != nil {
 		return nil, err
 	}
@@ -748,15 +875,33 @@ const jobColumns = `SELECT id, coalesce(args ->> 'event_id', ''), coalesce(args 
 	coalesce(array_to_json(errors)::text, '[]')
 	FROM river_job `
 
+// eventJobs selects the queued jobs of one event, in the order they were
+// queued.
+const eventJobs = `WHERE args ->> 'event_id' = $1 AND kind = ` + jobKind + ` ORDER BY id`
+
 func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
 	rctx, done, err := db.beginRead(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	rows, err := db.pool.Query(rctx, jobColumns+where, args...)
+	jobs, err := queryJobs(rctx, db.pool, where, args...)
 	if err != nil {
 		return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
+	}
+	return jobs, nil
+}
+
+// querier is the pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// queryJobs reads the jobs where selects, through q.
+func queryJobs(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Job, error) {
+	rows, err := q.Query(ctx, jobColumns+where, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var jobs []*hookd.Job
@@ -765,16 +910,13 @@ func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job
 		var state, errs string
 		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
 			&j.MaxAttempts, &errs); err != nil {
-			return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
+			return nil, err
 		}
 		j.State = store.JobState(state, j.Attempts)
 		j.LastError = store.LastError([]byte(errs))
 		jobs = append(jobs, j)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
-	}
-	return jobs, nil
+	return jobs, rows.Err()
 }
 
 // params collects the arguments of a query and names their placeholders.
@@ -784,25 +926,6 @@ type params []any
 func (p *params) add(v any) string {
 	*p = append(*p, v)
 	return "$" + strconv.Itoa(len(*p))
-}
-
-// eventStatus is an event's status: pending while its outbox holds jobs,
-// else statusSQL.
-const eventStatus = `CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END`
-
-// statusCandidates narrows a status filter to the events that can have
-// that status, found through indexes, so that a listing of the few failed
-// or pending events among millions does not compute every event's status:
-// a failed event has a failed job (River indexes jobs by state); a pending
-// one has an outbox (hookd_event_due) or an unfinished job. Succeeded is
-// most events: the listing walks them newest first.
-var statusCandidates = map[hookd.EventStatus]string{
-	hookd.EventFailed: `e.pending_jobs IS NULL AND e.id IN (
-		SELECT args ->> 'event_id' FROM river_job WHERE state IN ('discarded', 'cancelled') AND kind = ` + jobKind + `)`,
-	hookd.EventPending: `(e.pending_jobs IS NOT NULL OR e.id IN (
-		SELECT args ->> 'event_id' FROM river_job
-		WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled') AND kind = ` + jobKind + `))`,
-	hookd.EventSucceeded: `e.pending_jobs IS NULL`,
 }
 
 // services lists the services that have events, one index look-up each
@@ -815,7 +938,10 @@ const services = `(WITH RECURSIVE s(service) AS (
 // Events lists events newest first. Each filter reads an index, in ID
 // order: service (hookd_event_service_id), idempotency key (the unique
 // (service, idempotency_key), for each service), received time (a range
-// of IDs: see store.IDRange), status (statusCandidates).
+// of IDs: see store.IDRange). A status of pending or failed reads
+// hookd_event_status, which holds just those events by service: one range
+// per service, merged; succeeded, nearly every event, walks the others
+// newest first, skipping the few that are not.
 func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
 	after, err := store.DecodeCursor(f.Cursor)
 	if err != nil {
@@ -826,8 +952,26 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	}
 	var where []string
 	var args params
-	if f.Service != "" {
+	// A status of pending or failed without a key reads its index a
+	// service at a time: each service's range, newest first, at most a
+	// page (LATERAL), merged.
+	perService := (f.Status == hookd.EventPending || f.Status == hookd.EventFailed) && f.IdempotencyKey == "" && f.Service == ""
+	var status string
+	switch f.Status {
+	case "":
+	case hookd.EventSucceeded:
+		where = append(where, "e.status IS NULL")
+	case hookd.EventPending, hookd.EventFailed:
+		status = args.add(string(f.Status))
+		where = append(where, "e.status = "+status)
+	default:
+		return nil, "", hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
+	}
+	switch {
+	case f.Service != "":
 		where = append(where, "e.service = "+args.add(f.Service))
+	case perService:
+		where = append(where, "e.service = s.service")
 	}
 	if f.IdempotencyKey != "" {
 		if f.Service == "" {
@@ -847,19 +991,22 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	if after != "" {
 		where = append(where, "e.id < "+args.add(after))
 	}
-	if f.Status != "" {
-		cand, ok := statusCandidates[f.Status]
-		if !ok {
-			return nil, "", hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
-		}
-		where = append(where, cand, eventStatus+" = "+args.add(string(f.Status)))
-	}
-	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, ` + eventStatus + ` FROM hookd_event e `
+	limit := store.Limit(f.Limit)
+	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, e.status FROM hookd_event e `
 	if len(where) > 0 {
 		q += "WHERE " + strings.Join(where, " AND ")
 	}
-	limit := store.Limit(f.Limit)
 	q += " ORDER BY e.id DESC LIMIT " + args.add(limit+1)
+	if perService {
+		// The services that have events of this status: a loose scan of
+		// hookd_event_status.
+		q = `WITH RECURSIVE s(service) AS (
+			SELECT min(service) FROM hookd_event WHERE status = ` + status + `
+			UNION ALL SELECT (SELECT min(service) FROM hookd_event WHERE status = ` + status + ` AND service > s.service)
+			FROM s WHERE s.service IS NOT NULL)
+		SELECT l.* FROM s CROSS JOIN LATERAL (` + q + `) l WHERE s.service IS NOT NULL
+		ORDER BY l.id DESC LIMIT ` + args.add(limit+1)
+	}
 	rctx, done, err := db.beginRead(ctx)
 	if err != nil {
 		return nil, "", err
@@ -873,10 +1020,12 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	var events []*hookd.Event
 	for rows.Next() {
 		ev := &hookd.Event{}
-		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.ReceivedAt, &ev.ExpiresAt, &ev.Status); err != nil {
+		var status *string
+		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.ReceivedAt, &ev.ExpiresAt, &status); err != nil {
 			return nil, "", readError("events", err, rctx, ctx, db.readTimeout)
 		}
 		ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
+		ev.Status = store.ListedStatus(status)
 		events = append(events, ev)
 	}
 	if err := rows.Err(); err != nil {

@@ -397,18 +397,17 @@ func TestStatusFromRiverState(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The event's status from its jobs. (The status listings read is
+	// written by hookd's own changes to the jobs, which this test makes
+	// behind its back: storetest checks those.)
 	status := func(want hookd.EventStatus) *hookd.Event {
 		t.Helper()
 		ev, err := db.Event(ctx, sub.Event.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		events, _, err := db.Events(ctx, hookd.EventFilter{Status: want})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.Status != want || len(events) != 1 || events[0].Status != want {
-			t.Fatalf("status = %s, listed under %s: %d; want %s", ev.Status, want, len(events), want)
+		if ev.Status != want {
+			t.Fatalf("status = %s, want %s", ev.Status, want)
 		}
 		return ev
 	}

@@ -15,3 +15,8 @@ func TestWorkers(t *testing.T) {
 		t.Errorf("GroupCommit = %+v, want a second batch in flight", gc)
 	}
 }
+
+func TestWorkerStatus(t *testing.T) {
+	t.Parallel()
+	storetest.RunWorkerStatus(t, open(t, pgtest.URL(t)))
+}

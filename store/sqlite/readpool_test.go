@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,52 +73,3 @@ func TestReadTimeout(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
-// Failed events are listed from the failed jobs' index in batches: across
-// batches, with candidates that are no longer failed, and pages.
-func TestFailedEventsInBatches(t *testing.T) { // not parallel: it sets failedBatch
-	defer func(n int) { failedBatch = n }(failedBatch)
-	failedBatch = 2
-	db := openInternal(t, Options{})
-	ctx := context.Background()
-	until := time.Now().Add(time.Hour).Truncate(time.Microsecond)
-	var subs []hookd.Submission
-	var settlements []hookd.Settlement
-	for i := range 9 {
-		sub := storetest.Submission("svc", fmt.Sprint("k", i), `{}`, 1)
-		sub.ClaimedUntil = until
-		subs = append(subs, sub)
-		a := hookd.Attempt{Job: sub.Jobs[0], StartedAt: time.Now(), FinishedAt: time.Now()}
-		if i%3 != 2 { // 0, 1, 3, 4, 6, 7 fail; 2, 5, 8 succeed
-			a.Error, a.Permanent = "550", true
-		}
-		settlements = append(settlements, hookd.Settlement{Claim: hookd.Claim{EventID: sub.Event.ID, Until: until}, Attempts: []hookd.Attempt{a}})
-	}
-	if _, err := db.Accept(ctx, subs); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Settle(ctx, settlements); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Replay(ctx, subs[4].Event.ID, subs[4].Jobs); err != nil { // pending now
-		t.Fatal(err)
-	}
-	var got []string
-	f := hookd.EventFilter{Status: hookd.EventFailed, Limit: 2}
-	for {
-		events, next, err := db.Events(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range events {
-			got = append(got, ev.IdempotencyKey)
-		}
-		if next == "" {
-			break
-		}
-		f.Cursor = next
-	}
-	if want := "[k7 k6 k3 k1 k0]"; fmt.Sprint(got) != want {
-		t.Errorf("failed events = %v, want %s", got, want)
-	}
-}

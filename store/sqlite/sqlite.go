@@ -266,9 +266,9 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 	return nil
 }
 
-// settleEvent ends a claim that still holds and records the first
-// attempts that succeeded.
-const settleEvent = `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL, settled_jobs = coalesce(?, settled_jobs)
+// settleEvent ends a claim that still holds, records the first attempts
+// that succeeded and the event's status after them.
+const settleEvent = `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL, settled_jobs = coalesce(?, settled_jobs), status = ?
 WHERE id = ? AND due_at = ? AND pending_jobs IS NOT NULL`
 
 // riverJobIndexes are hookd's indexes on River's table: an event's jobs,
@@ -322,8 +322,8 @@ func migrate(ctx context.Context, db *sql.DB, upTo int) error {
 // when it stored every row (the usual case) Accept needs nothing else.
 const (
 	insertEvents = `INSERT OR IGNORE INTO hookd_event
-    (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs, due_at) VALUES `
-	insertEventRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+    (id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs, due_at, status) VALUES `
+	insertEventRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// maxInsertRows bounds one statement, and so the number of prepared
 	// statements (one per row count).
 	maxInsertRows = 64
@@ -335,7 +335,7 @@ const existingEvent = `SELECT id, payload_hash, expires_at FROM hookd_event WHER
 // takeOver gives an expired key's row to a new event.
 const takeOver = `UPDATE hookd_event SET
     id = ?, payload_hash = ?, body = ?, header = ?, received_at = ?, expires_at = ?, pending_jobs = ?, due_at = ?,
-    settled_jobs = NULL
+    status = ?, settled_jobs = NULL
 WHERE service = ? AND idempotency_key = ? AND expires_at <= ?`
 
 // insertStmt returns the prepared insert of n rows.
@@ -383,7 +383,7 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 
 	var inserted int64
 	for chunk := range slices.Chunk(writes, maxInsertRows) {
-		args := make([]any, 0, 10*len(chunk))
+		args := make([]any, 0, 11*len(chunk))
 		for _, i := range chunk {
 			args = appendEventArgs(args, subs[i])
 		}
@@ -421,7 +421,7 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 		case expires <= ev.ReceivedAt.UnixMicro():
 			if _, err := tx.ExecContext(ctx, takeOver, ev.ID, ev.PayloadHash, ev.Body, store.HeaderJSON(ev),
 				ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(subs[i].Jobs)), dueAt(subs[i]),
-				ev.Service, ev.IdempotencyKey, ev.ReceivedAt.UnixMicro()); err != nil {
+				store.AcceptedStatus(subs[i]), ev.Service, ev.IdempotencyKey, ev.ReceivedAt.UnixMicro()); err != nil {
 				return nil, fmt.Errorf("accept: %w", err)
 			}
 		default:
@@ -438,11 +438,13 @@ func (db *DB) Accept(ctx context.Context, subs []hookd.Submission) ([]hookd.Resu
 	return results, nil
 }
 
-// appendEventArgs appends sub's event and outbox as insertEvents' columns.
+// appendEventArgs appends sub's event, outbox and status as insertEvents'
+// columns.
 func appendEventArgs(args []any, sub hookd.Submission) []any {
 	ev := sub.Event
 	return append(args, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body, store.HeaderJSON(ev),
-		ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(sub.Jobs)), dueAt(sub))
+		ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(store.EncodePending(sub.Jobs)), dueAt(sub),
+		store.AcceptedStatus(sub))
 }
 
 // dueAt is when sub's outbox is due for a dispatcher: the end of its
@@ -515,7 +517,10 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 
 // Settle records the first attempts made under claims, in one
 // transaction: each claim that still holds empties its event's outbox, and
-// its jobs are written into River's table as those attempts left them.
+// its jobs are written into River's table as those attempts left them. The
+// event's status is written in the same statement: computed from the
+// attempts alone (all the event's jobs), except for a replayed event,
+// whose earlier jobs are read first.
 func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hookd.Claim, error) {
 	if len(settlements) == 0 {
 		return nil, nil
@@ -564,7 +569,13 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	update := tx.StmtContext(ctx, db.settleEvent)
 	for _, st := range settlements {
 		settledJobs, queued := store.SplitSettlement(st)
-		res, err := update.ExecContext(ctx, nullable(settledJobs), st.Claim.EventID, st.Claim.Until.UnixMicro())
+		status := store.SettledStatus(st)
+		if st.Replayed {
+			if status, err = replayedStatus(ctx, tx, st); err != nil {
+				return nil, fmt.Errorf("settle: %w", err)
+			}
+		}
+		res, err := update.ExecContext(ctx, nullable(settledJobs), store.StatusColumn(status), st.Claim.EventID, st.Claim.Until.UnixMicro())
 		if err != nil {
 			return nil, fmt.Errorf("settle: %w", err)
 		}
@@ -586,6 +597,22 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		return nil, fmt.Errorf("settle: commit: %w", err)
 	}
 	return settled, nil
+}
+
+// replayedStatus is the status of a replayed event once st is settled:
+// its earlier jobs (queued, and settled in its row), then st's attempts.
+// The transaction holds the write lock, so they cannot change meanwhile.
+func replayedStatus(ctx context.Context, tx *sql.Tx, st hookd.Settlement) (hookd.EventStatus, error) {
+	id := st.Claim.EventID
+	var settled []byte
+	if err := tx.QueryRowContext(ctx, `SELECT settled_jobs FROM hookd_event WHERE id = ?`, id).Scan(&settled); err != nil {
+		return "", err // a claimed event is there: no ErrNoRows to allow for
+	}
+	queued, err := queryJobs(ctx, tx, eventJobs, id)
+	if err != nil {
+		return "", err
+	}
+	return store.AfterAttempts(id, queued, settled, st.Attempts)
 }
 
 // ClaimDue claims the events whose outbox is due, oldest due first.
@@ -710,7 +737,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 		actions[i] = j.Args.ActionIndex
 	}
 	args := append([]any{nullable(store.EncodePending(jobs)), time.Now().UnixMicro(), id}, actions...)
-	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = ?, due_at = ?
+	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = ?, due_at = ?, status = 'pending'
 		WHERE id = ? AND pending_jobs IS NULL AND NOT EXISTS (
 			SELECT 1 FROM river_job WHERE json_extract(args, '$.event_id') = +hookd_event.id -- + : see statusSQL
 			AND json_extract(args, '$.action') IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(jobs)), ", ")+`)
@@ -728,14 +755,85 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 }
 
 // RetryNow makes jobs waiting to retry available at once (River's
-// JobRetry, which leaves a running job alone).
+// JobRetry, which leaves a running job alone). Their events are pending:
+// the status says so in the same transaction, should a job have finished
+// since the caller saw it waiting (JobRetry runs a finished job again).
 func (db *DB) RetryNow(ctx context.Context, jobIDs []int64) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
 	for _, id := range jobIDs {
-		if _, err := db.river.JobRetry(ctx, id); err != nil {
+		job, err := db.river.JobRetryTx(ctx, tx, id)
+		if err != nil {
+			return fmt.Errorf("retry now: %w", err)
+		}
+		var args hookd.JobArgs
+		_ = json.Unmarshal(job.EncodedArgs, &args) // written by hookd; no event on damage
+		if _, err := tx.ExecContext(ctx, `UPDATE hookd_event SET status = 'pending' WHERE id = ? AND status IS NOT 'pending'`,
+			args.EventID); err != nil {
 			return fmt.Errorf("retry now: %w", err)
 		}
 	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("retry now: commit: %w", err)
+	}
 	return nil
+}
+
+// FinishAttempt records the status the event of job, which a worker just
+// attempted, has once River records that attempt's outcome, state
+// (hookd.JobSucceeded, JobRetrying or JobFailed): StatusOf over the
+// event's jobs with job in that state. A success is recorded in the
+// transaction that completes the job in River (river.JobCompleteTx), so
+// the two cannot disagree; a failure before River records it in its own
+// (jobs.Worker.Work says what a crash in between leaves).
+func (db *DB) FinishAttempt(ctx context.Context, job *river.Job[hookd.JobArgs], state hookd.JobState) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
+	if err := finishAttempt(ctx, tx, job.Args.EventID, job.ID, state); err != nil {
+		return fmt.Errorf("finish attempt: %w", err)
+	}
+	if state == hookd.JobSucceeded {
+		if _, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job); err != nil {
+			return fmt.Errorf("finish attempt: complete job %d: %w", job.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("finish attempt: commit: %w", err)
+	}
+	return nil
+}
+
+// finishAttempt writes the status of event id once its queued job jobID is
+// in state. A job waiting to retry keeps its event pending, whatever the
+// others: nothing to read. The transaction holds the write lock, so the
+// jobs read are the latest.
+func finishAttempt(ctx context.Context, tx *sql.Tx, id string, jobID int64, state hookd.JobState) error {
+	status := hookd.EventPending
+	if state != hookd.JobRetrying {
+		var pending, settled []byte
+		err := tx.QueryRowContext(ctx, `SELECT pending_jobs, settled_jobs FROM hookd_event WHERE id = ?`, id).Scan(&pending, &settled)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // pruned meanwhile: no status to keep
+		} else if err != nil {
+			return err
+		}
+		queued, err := queryJobs(ctx, tx, eventJobs, id)
+		if err != nil {
+			return err
+		}
+		if status, err = store.AfterOutcome(id, queued, pending, settled, jobID, state); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE hookd_event SET status = ? WHERE id = ? AND status IS NOT ?`,
+		store.StatusColumn(status), id, store.StatusColumn(status))
+	return err
 }
 
 // Prune deletes expired events whose work all succeeded, with their jobs.
@@ -780,10 +878,11 @@ func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) 
 	return len(ids), nil
 }
 
-// statusSQL computes an event's status from the latest job of each action.
-// The unary + takes the column's text affinity off e.id: compared with it,
-// the expression of hookd_river_job_event_id would be converted, and
-// SQLite would scan every job instead of using that index.
+// statusSQL computes an event's status from the latest job of each action,
+// for Prune (listings read the status column). The unary + takes the
+// column's text affinity off e.id: compared with it, the expression of
+// hookd_river_job_event_id would be converted, and SQLite would scan every
+// job instead of using that index.
 const statusSQL = `(
 SELECT CASE
     WHEN sum(state NOT IN ('completed', 'discarded', 'cancelled')) > 0 THEN 'pending'
@@ -799,7 +898,7 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	queued, err := db.jobs(ctx, `WHERE json_extract(args, '$.event_id') = ? ORDER BY id`, id)
+	queued, err := db.jobs(ctx, eventJobs, id)
 	if err != nil {
 		return nil, err
 	}
@@ -840,12 +939,30 @@ const jobColumns = `SELECT id, json_extract(args, '$.event_id'), json_extract(ar
 	json_extract(args, '$.type'), json_extract(args, '$.action'), state, attempt, max_attempts, json(coalesce(errors, '[]'))
 	FROM river_job `
 
+// eventJobs selects the queued jobs of one event, in the order they were
+// queued.
+const eventJobs = `WHERE json_extract(args, '$.event_id') = ? ORDER BY id`
+
 func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
 	rctx, cancel := db.readContext(ctx)
 	defer cancel()
-	rows, err := db.read.QueryContext(rctx, jobColumns+where, args...)
+	jobs, err := queryJobs(rctx, db.read, where, args...)
 	if err != nil {
 		return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
+	}
+	return jobs, nil
+}
+
+// querier is a database or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryJobs reads the jobs where selects, through q.
+func queryJobs(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Job, error) {
+	rows, err := q.QueryContext(ctx, jobColumns+where, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var jobs []*hookd.Job
@@ -855,44 +972,13 @@ func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job
 		var errs []byte
 		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
 			&j.MaxAttempts, &errs); err != nil {
-			return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
+			return nil, err
 		}
 		j.State = store.JobState(state, j.Attempts)
 		j.LastError = store.LastError(errs)
 		jobs = append(jobs, j)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
-	}
-	return jobs, nil
-}
-
-// eventStatus is an event's status: pending while its outbox holds jobs,
-// else statusSQL.
-const eventStatus = `CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE ` + statusSQL + ` END`
-
-// statusCandidates narrows a status filter to the events that can have
-// that status, found through indexes, so that a listing of the few failed
-// or pending events among millions does not compute every event's status:
-// a failed event has a failed job (hookd_river_job_failed); a pending one
-// has an outbox (hookd_event_due) or an unfinished job
-// (hookd_river_job_unfinished). INDEXED BY: without statistics SQLite
-// would take River's index on state, and read each job's row for its
-// event ID (25 times slower). Succeeded is most events: the listing walks
-// them newest first.
-//
-// The candidates are a set the listing checks as it walks events newest
-// first (+e.id: not a list to look each up and sort): a page stops after
-// its limit, however many candidates there are.
-var statusCandidates = map[hookd.EventStatus]string{
-	hookd.EventFailed: `e.pending_jobs IS NULL AND +e.id IN (
-		SELECT json_extract(args, '$.event_id') FROM river_job INDEXED BY hookd_river_job_failed
-		WHERE state IN ('discarded', 'cancelled'))`,
-	hookd.EventPending: `+e.id IN (
-		SELECT id FROM hookd_event WHERE pending_jobs IS NOT NULL
-		UNION ALL SELECT json_extract(args, '$.event_id') FROM river_job INDEXED BY hookd_river_job_unfinished
-		WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))`,
-	hookd.EventSucceeded: `e.pending_jobs IS NULL`,
+	return jobs, rows.Err()
 }
 
 // services lists the services that have events, one index look-up each
@@ -902,104 +988,97 @@ const services = `(WITH RECURSIVE s(service) AS (
 	UNION ALL SELECT (SELECT min(service) FROM hookd_event WHERE service > s.service) FROM s WHERE s.service IS NOT NULL)
 	SELECT service FROM s WHERE service IS NOT NULL)`
 
+// servicesWithStatus lists the services that have events of a status
+// (pending or failed), a loose scan of hookd_event_status.
+const servicesWithStatus = `WITH RECURSIVE s(service) AS (
+	SELECT min(service) FROM hookd_event INDEXED BY hookd_event_status WHERE status = ?1
+	UNION ALL SELECT (SELECT min(service) FROM hookd_event INDEXED BY hookd_event_status WHERE status = ?1 AND service > s.service)
+	FROM s WHERE s.service IS NOT NULL)
+	SELECT service FROM s WHERE service IS NOT NULL`
+
+// servicesPerQuery bounds the services one listing query merges (SQLite
+// allows 500 terms in a compound SELECT).
+const servicesPerQuery = 100
+
 // Events lists events newest first. Each filter reads an index, in ID
 // order: service (hookd_event_service_id), idempotency key (the unique
-// (service, idempotency_key), for each service), received time
-// (a range of IDs: see store.IDRange), status (statusCandidates).
+// (service, idempotency_key), for each service), received time (a range of
+// IDs: see store.IDRange). A status of pending or failed reads
+// hookd_event_status, which holds just those events by service: one range
+// per service, merged; succeeded, nearly every event, walks the others
+// newest first, skipping the few that are not.
 func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
-	if f.Status == hookd.EventFailed && f.Service == "" && f.IdempotencyKey == "" {
-		return db.failedEvents(ctx, f)
-	}
-	q, args, err := eventsQuery(f)
-	if err != nil {
-		return nil, "", err
-	}
-	limit := store.Limit(f.Limit)
-	rctx, cancel := db.readContext(ctx)
-	defer cancel()
-	events, err := db.queryEvents(rctx, ctx, q, args)
-	if err != nil {
-		return nil, "", err
-	}
-	events, next := store.EventPage(events, limit)
-	return events, next, nil
-}
-
-// failedBatch is the most candidates failedEvents checks at a time (a
-// variable for tests).
-var failedBatch = 256
-
-// failedEvents lists failed events, newest first, from the IDs in
-// hookd_river_job_failed, which it reads in their order a batch at a time:
-// a page costs about its own size however many dead letters there are and
-// however old they are (a walk of the events, as for a service's, would
-// read every event newer than the page).
-func (db *DB) failedEvents(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
-	bound, err := store.DecodeCursor(f.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	from, to := store.IDRange(f.Since, f.Until)
-	if to != "" && (bound == "" || to < bound) {
-		bound = to
+	if _, _, err := eventsQuery(f); err != nil {
+		return nil, "", err // a bad cursor or status, before any read
 	}
 	limit := store.Limit(f.Limit)
 	rctx, cancel := db.readContext(ctx)
 	defer cancel()
 	var events []*hookd.Event
-	for len(events) <= limit {
-		q := `SELECT DISTINCT json_extract(args, '$.event_id') FROM river_job INDEXED BY hookd_river_job_failed
-			WHERE state IN ('discarded', 'cancelled')`
-		var args []any
-		if bound != "" {
-			q, args = q+` AND json_extract(args, '$.event_id') < ?`, append(args, bound)
-		}
-		if from != "" {
-			q, args = q+` AND json_extract(args, '$.event_id') >= ?`, append(args, from)
-		}
-		// Nearly every candidate is failed: a page's worth usually does.
-		batch := min(failedBatch, limit+1-len(events))
-		rows, err := db.read.QueryContext(rctx, q+` ORDER BY 1 DESC LIMIT ?`, append(args, batch)...)
+	if byStatusIndex(f) && f.Service == "" {
+		// One range of the index per service that has events of this
+		// status, each newest first and at most a page: merged, the
+		// newest page of them all.
+		svcs, err := db.servicesWith(rctx, ctx, f.Status)
 		if err != nil {
-			return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
+			return nil, "", err
 		}
-		var ids []string
-		for rows.Next() {
-			var id sql.NullString
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
+		for chunk := range slices.Chunk(svcs, servicesPerQuery) {
+			var qs []string
+			var args []any
+			for _, svc := range chunk {
+				f.Service = svc
+				q, a, _ := eventsQuery(f)
+				qs, args = append(qs, "SELECT * FROM ("+q+")"), append(args, a...)
 			}
-			if id.Valid {
-				ids = append(ids, id.String)
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return nil, "", store.ReadError("events", err, rctx, ctx, db.readTimeout)
-		}
-		if len(ids) > 0 {
-			page := f
-			page.Cursor, page.Limit = "", 500 // every candidate that matches
-			q, args, err := eventsQuery(page, ids...)
-			if err != nil {
-				return nil, "", err
-			}
-			found, err := db.queryEvents(rctx, ctx, q, args)
+			found, err := db.queryEvents(rctx, ctx, strings.Join(qs, " UNION ALL "), args)
 			if err != nil {
 				return nil, "", err
 			}
 			events = append(events, found...)
-			bound = ids[len(ids)-1]
 		}
-		if len(ids) < batch {
-			break
+		slices.SortFunc(events, func(a, b *hookd.Event) int { return strings.Compare(b.ID, a.ID) })
+		events = events[:min(len(events), limit+1)]
+	} else {
+		q, args, _ := eventsQuery(f)
+		var err error
+		if events, err = db.queryEvents(rctx, ctx, q, args); err != nil {
+			return nil, "", err
 		}
 	}
 	events, next := store.EventPage(events, limit)
 	return events, next, nil
 }
 
-// queryEvents runs an events query (see eventsQuery) within rctx, the
+// byStatusIndex reports whether f's listing reads hookd_event_status: a
+// status it holds, and no idempotency key (whose index finds at most one
+// event per service).
+func byStatusIndex(f hookd.EventFilter) bool {
+	return (f.Status == hookd.EventPending || f.Status == hookd.EventFailed) && f.IdempotencyKey == ""
+}
+
+// servicesWith returns the services that have events of status.
+func (db *DB) servicesWith(rctx, ctx context.Context, status hookd.EventStatus) ([]string, error) {
+	rows, err := db.read.QueryContext(rctx, servicesWithStatus, string(status))
+	if err != nil {
+		return nil, store.ReadError("events", err, rctx, ctx, db.readTimeout)
+	}
+	defer rows.Close()
+	var svcs []string
+	for rows.Next() {
+		var svc string
+		if err := rows.Scan(&svc); err != nil {
+			return nil, store.ReadError("events", err, rctx, ctx, db.readTimeout)
+		}
+		svcs = append(svcs, svc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.ReadError("events", err, rctx, ctx, db.readTimeout)
+	}
+	return svcs, nil
+}
+
+// queryEvents runs events queries (see eventsQuery) within rctx, the
 // read's bound on the caller's ctx.
 func (db *DB) queryEvents(rctx, ctx context.Context, q string, args []any) ([]*hookd.Event, error) {
 	rows, err := db.read.QueryContext(rctx, q, args...)
@@ -1011,10 +1090,12 @@ func (db *DB) queryEvents(rctx, ctx context.Context, q string, args []any) ([]*h
 	for rows.Next() {
 		ev := &hookd.Event{}
 		var received, expires int64
-		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &received, &expires, &ev.Status); err != nil {
+		var status *string
+		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &received, &expires, &status); err != nil {
 			return nil, store.ReadError("events", err, rctx, ctx, db.readTimeout)
 		}
 		ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
+		ev.Status = store.ListedStatus(status)
 		events = append(events, ev)
 	}
 	if err := rows.Err(); err != nil {
@@ -1023,9 +1104,9 @@ func (db *DB) queryEvents(rctx, ctx context.Context, q string, args []any) ([]*h
 	return events, nil
 }
 
-// eventsQuery is the query of Events with its arguments. With ids, it
-// lists only those events, and a status filter needs no candidates.
-func eventsQuery(f hookd.EventFilter, ids ...string) (string, []any, error) {
+// eventsQuery is the query of Events with its arguments: for a status of
+// pending or failed without a key, that of f.Service alone.
+func eventsQuery(f hookd.EventFilter) (string, []any, error) {
 	after, err := store.DecodeCursor(f.Cursor)
 	if err != nil {
 		return "", nil, err
@@ -1033,6 +1114,21 @@ func eventsQuery(f hookd.EventFilter, ids ...string) (string, []any, error) {
 	var where []string
 	var args []any
 	add := func(cond string, arg ...any) { where = append(where, cond); args = append(args, arg...) }
+	table := "hookd_event e"
+	switch f.Status {
+	case "":
+	case hookd.EventSucceeded:
+		add("e.status IS NULL")
+	case hookd.EventPending, hookd.EventFailed:
+		if byStatusIndex(f) {
+			// Without statistics SQLite may prefer the (service, id)
+			// index, and read every event of the service.
+			table += " INDEXED BY hookd_event_status"
+		}
+		add("e.status = ?", string(f.Status))
+	default:
+		return "", nil, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
+	}
 	if f.Service != "" {
 		add("e.service = ?", f.Service)
 	}
@@ -1054,26 +1150,9 @@ func eventsQuery(f hookd.EventFilter, ids ...string) (string, []any, error) {
 	if after != "" {
 		add("e.id < ?", after)
 	}
-	if ids != nil {
-		in := make([]any, len(ids))
-		for i, id := range ids {
-			in[i] = id
-		}
-		add("e.id IN (?"+strings.Repeat(", ?", len(ids)-1)+")", in...)
-	}
-	if f.Status != "" {
-		cand, ok := statusCandidates[f.Status]
-		if !ok {
-			return "", nil, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
-		}
-		if ids == nil {
-			add(cand)
-		}
-		add(eventStatus+" = ?", string(f.Status))
-	}
-	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, ` + eventStatus + ` FROM hookd_event e `
+	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, e.status FROM ` + table
 	if len(where) > 0 {
-		q += "WHERE " + strings.Join(where, " AND ")
+		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	return q + " ORDER BY e.id DESC LIMIT ?", append(args, store.Limit(f.Limit)+1), nil
 }

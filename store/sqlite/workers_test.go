@@ -16,3 +16,10 @@ func TestWorkers(t *testing.T) {
 		t.Errorf("GroupCommit = %+v, want one writer that lingers", gc)
 	}
 }
+
+func TestWorkerStatus(t *testing.T) {
+	t.Parallel()
+	db := open(t)
+	defer db.Close()
+	storetest.RunWorkerStatus(t, db)
+}

@@ -832,6 +832,16 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 	})
 
+	t.Run("StatusFollowsTheWork", func(t *testing.T) {
+		s, _ := setup(t)
+		runStatus(t, s)
+	})
+
+	t.Run("StatusListingMergesServices", func(t *testing.T) {
+		s, _ := setup(t)
+		runStatusPages(t, s)
+	})
+
 	t.Run("Ping", func(t *testing.T) {
 		s, ctx := setup(t)
 		if err := s.Ping(ctx); err != nil {
