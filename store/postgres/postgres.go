@@ -188,7 +188,11 @@ const migrationLock = 0x686f6f6b // "hook"
 // the transaction that adds it, so one transaction for all cannot migrate a
 // new database. The transaction that finds no River version left applies
 // hookd's migrations; on an up-to-date database that is the only one.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) error { return db.migrateTo(ctx, 0) }
+
+// migrateTo is Migrate stopping after hookd's version upTo (0: the last),
+// for tests of a later migration.
+func (db *DB) migrateTo(ctx context.Context, upTo int) error {
 	var cfg *rivermigrate.Config
 	if db.logger != nil {
 		cfg = &rivermigrate.Config{Logger: db.logger}
@@ -198,7 +202,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for {
-		done, err := db.migrateStep(ctx, m)
+		done, err := db.migrateStep(ctx, m, upTo)
 		if err != nil || done {
 			return err
 		}
@@ -208,7 +212,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 // migrateStep applies River's next version or, when none is left, hookd's
 // migrations, in one transaction. It reports whether it found nothing left
 // of River's.
-func (db *DB) migrateStep(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx]) (done bool, err error) {
+func (db *DB) migrateStep(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx], upTo int) (done bool, err error) {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return false, wrap("migrate", err)
@@ -230,7 +234,7 @@ func (db *DB) migrateStep(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx])
 	}
 	done = len(res.Versions) == 0
 	if done {
-		if err := migrate(ctx, tx); err != nil {
+		if err := migrate(ctx, tx, upTo); err != nil {
 			return false, err
 		}
 	}
@@ -241,8 +245,8 @@ func (db *DB) migrateStep(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx])
 }
 
 // migrate applies hookd's numbered migrations not yet recorded in
-// hookd_migration.
-func migrate(ctx context.Context, tx pgx.Tx) error {
+// hookd_migration, up to version upTo (0: all of them).
+func migrate(ctx context.Context, tx pgx.Tx, upTo int) error {
 	all, err := store.Migrations(migrations)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -258,7 +262,7 @@ func migrate(ctx context.Context, tx pgx.Tx) error {
 			version).Scan(&applied); err != nil {
 			return wrap("migrate", err)
 		}
-		if applied {
+		if applied || upTo > 0 && version > upTo {
 			continue
 		}
 		if _, err := tx.Exec(ctx, m.SQL, pgx.QueryExecModeSimpleProtocol); err != nil {

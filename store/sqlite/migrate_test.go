@@ -189,3 +189,48 @@ func openMigrated(t *testing.T) *DB {
 	}
 	return db
 }
+
+// statusVersion is the migration that adds the status column.
+const statusVersion = 10
+
+// Events written before the status column get the status their jobs
+// give them, and are listed by it.
+func TestMigrateFillsInStatus(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "hookd.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.migrateTo(ctx, statusVersion-1); err != nil {
+		t.Fatal(err)
+	}
+	exec := riversqlite.New(db.db).GetExecutor()
+	legacy := storetest.LegacyEvents()
+	for _, l := range legacy {
+		ev := l.Sub.Event
+		var due any
+		if l.Outbox != nil {
+			due = ev.ReceivedAt.UnixMicro()
+		}
+		if _, err := db.db.ExecContext(ctx, `INSERT INTO hookd_event
+			(id, service, idempotency_key, payload_hash, body, header, received_at, expires_at, pending_jobs, due_at, settled_jobs)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.ID, ev.Service, ev.IdempotencyKey, ev.PayloadHash, ev.Body,
+			store.HeaderJSON(ev), ev.ReceivedAt.UnixMicro(), ev.ExpiresAt.UnixMicro(), nullable(l.Outbox), due,
+			nullable(l.Settled)); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range l.Queued {
+			if _, err := exec.JobInsertFull(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	for _, l := range legacy {
+		storetest.CheckStatus(t, db, l.Sub.Event.ID, l.Want)
+	}
+}
