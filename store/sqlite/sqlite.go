@@ -1124,8 +1124,12 @@ func eventsQuery(f hookd.EventFilter) (string, []any, error) {
 			// Without statistics SQLite may prefer the (service, id)
 			// index, and read every event of the service.
 			table += " INDEXED BY hookd_event_status"
+			add("e.status = ?", string(f.Status))
+		} else {
+			// A key is one event per service: + keeps SQLite from
+			// walking a service's events of this status for it.
+			add("+e.status = ?", string(f.Status))
 		}
-		add("e.status = ?", string(f.Status))
 	default:
 		return "", nil, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
 	}
