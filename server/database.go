@@ -19,8 +19,10 @@ import (
 type Database interface {
 	hookd.Store
 	// FinishAttempt keeps the events' stored status in step with the
-	// workers' attempts (jobs.EventReader).
+	// workers' attempts (jobs.EventReader), RefreshStatus with what River
+	// changes without hookd (jobs.Refreshable).
 	jobs.EventReader
+	jobs.Refreshable
 	Migrate(ctx context.Context) error
 	// CheckSchema fails unless hookd's current schema is there.
 	CheckSchema(ctx context.Context) error

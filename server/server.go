@@ -206,10 +206,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		dctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		m.stop, m.stopped = stop, make(chan struct{})
 		pruner := jobs.NewPruner(m.db, 0, log)
+		refresher := jobs.NewStatusRefresher(m.db, 0, log)
 		go func() {
 			defer close(m.stopped)
 			var wg sync.WaitGroup
 			wg.Go(func() { pruner.Run(dctx) })
+			wg.Go(func() { refresher.Run(dctx) })
 			m.dispatcher.Run(dctx)
 			wg.Wait()
 		}()

@@ -509,7 +509,7 @@ func (db *DB) FinishAttempt(ctx context.Context, job *river.Job[hookd.JobArgs], 
 		return wrap("finish attempt", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if err := finishAttempt(ctx, tx, job.Args.EventID, job.ID, state); err != nil {
+	if _, err := writeStatus(ctx, tx, job.Args.EventID, job.ID, state); err != nil {
 		return wrap("finish attempt", err)
 	}
 	if state == hookd.JobSucceeded {
@@ -523,33 +523,86 @@ func (db *DB) FinishAttempt(ctx context.Context, job *river.Job[hookd.JobArgs], 
 	return nil
 }
 
-// finishAttempt writes the status of event id once its queued job jobID is
-// in state. It takes the event's row first, as every writer of the status
-// does, so that two attempts of its jobs finishing at once each read the
-// other's outcome or wait for it. A job waiting to retry keeps its event
-// pending, whatever the others: nothing to read.
-func finishAttempt(ctx context.Context, tx pgx.Tx, id string, jobID int64, state hookd.JobState) error {
+// writeStatus writes the status of event id once its queued job jobID is
+// in state (jobID 0: its jobs as they stand), and reports whether that
+// changed it. It takes the event's row first, as every writer of the
+// status does, so that two attempts of its jobs finishing at once each
+// read the other's outcome or wait for it. A job waiting to retry keeps
+// its event pending, whatever the others: nothing to read.
+func writeStatus(ctx context.Context, tx pgx.Tx, id string, jobID int64, state hookd.JobState) (bool, error) {
 	status := hookd.EventPending
-	if state != hookd.JobRetrying {
+	if jobID == 0 || state != hookd.JobRetrying {
 		var pending, settled *string
 		err := tx.QueryRow(ctx, `SELECT pending_jobs::text, settled_jobs::text FROM hookd_event WHERE id = $1 FOR UPDATE`,
 			id).Scan(&pending, &settled)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // pruned meanwhile: no status to keep
+			return false, nil // pruned meanwhile: no status to keep
 		} else if err != nil {
-			return err
+			return false, err
 		}
 		queued, err := queryJobs(ctx, tx, eventJobs, id)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if status, err = store.AfterOutcome(id, queued, bytesOf(pending), bytesOf(settled), jobID, state); err != nil {
-			return err
+			return false, err
 		}
 	}
-	_, err := tx.Exec(ctx, `UPDATE hookd_event SET status = $1 WHERE id = $2 AND status IS DISTINCT FROM $1`,
+	tag, err := tx.Exec(ctx, `UPDATE hookd_event SET status = $1 WHERE id = $2 AND status IS DISTINCT FROM $1`,
 		store.StatusColumn(status), id)
-	return err
+	return tag.RowsAffected() > 0, err
+}
+
+// RefreshStatus writes again the stored status of the events whose queued
+// jobs finished at or after since and whose stored status their jobs may
+// contradict (one of them succeeded while the event is not succeeded, or
+// failed while it is not failed), and returns how many it changed. hookd
+// writes the status with each change it makes; this catches the changes
+// made without it: River's rescuer discarding a job whose process died
+// during its last attempt, River's UI. River's index on (state,
+// finalized_at) finds those jobs.
+func (db *DB) RefreshStatus(ctx context.Context, since time.Time) (int, error) {
+	rows, err := db.pool.Query(ctx, `SELECT DISTINCT e.id FROM river_job j
+		JOIN hookd_event e ON e.id = j.args ->> 'event_id' COLLATE "C"
+		WHERE j.state IN ('completed', 'discarded', 'cancelled') AND j.finalized_at >= $1 AND j.kind = `+jobKind+`
+		AND (j.state = 'completed' AND e.status IS NOT NULL OR j.state <> 'completed' AND e.status IS DISTINCT FROM 'failed')`,
+		since)
+	if err != nil {
+		return 0, wrap("refresh status", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, wrap("refresh status", err)
+	}
+	changed := 0
+	for _, id := range ids {
+		n, err := db.refreshStatus(ctx, id)
+		if err != nil {
+			return changed, err
+		}
+		changed += n
+	}
+	return changed, nil
+}
+
+// refreshStatus writes again the stored status of event id from its jobs.
+func (db *DB) refreshStatus(ctx context.Context, id string) (int, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return 0, wrap("refresh status", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	changed, err := writeStatus(ctx, tx, id, 0, "")
+	if err != nil {
+		return 0, wrap("refresh status", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, wrap("refresh status: commit", err)
+	}
+	if changed {
+		return 1, nil
+	}
+	return 0, nil
 }
 
 // dueAt is when sub's outbox is due for a dispatcher: the end of its

@@ -234,3 +234,42 @@ func TestMigrateFillsInStatus(t *testing.T) {
 		storetest.CheckStatus(t, db, l.Sub.Event.ID, l.Want)
 	}
 }
+
+// A job whose process died during its last attempt is discarded at the
+// next start (Reclaim) without an attempt to record its event's status:
+// RefreshStatus finds the event among those whose jobs just finished.
+func TestRefreshStatusAfterReclaim(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openMigrated(t)
+	sub := storetest.Submission("svc", "k1", `{}`, 1)
+	sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	if _, err := db.Accept(ctx, []hookd.Submission{sub}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := db.Settle(ctx, []hookd.Settlement{{Claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil},
+		Attempts: []hookd.Attempt{{Job: sub.Jobs[0], StartedAt: now, FinishedAt: now, Error: "503", RetryAt: now.Add(time.Hour)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	// River fetched the job for its last attempt, and the process died.
+	if _, err := db.db.ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = max_attempts,
+		attempted_at = strftime('%Y-%m-%d %H:%M:%f', 'now', '-1 second')`); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckStatus(t, db, sub.Event.ID, hookd.EventPending)
+	since := time.Now().Add(-time.Second)
+	if _, running, err := db.Reclaim(ctx); err != nil || running != 1 {
+		t.Fatalf("Reclaim = %d running, %v", running, err)
+	}
+	if n, err := db.RefreshStatus(ctx, time.Now().Add(time.Minute)); err != nil || n != 0 {
+		t.Fatalf("RefreshStatus from after the job finished = %d, %v; want none", n, err)
+	}
+	if n, err := db.RefreshStatus(ctx, since); err != nil || n != 1 {
+		t.Fatalf("RefreshStatus = %d, %v; want the one event", n, err)
+	}
+	storetest.CheckStatus(t, db, sub.Event.ID, hookd.EventFailed)
+	if n, err := db.RefreshStatus(ctx, since); err != nil || n != 0 {
+		t.Fatalf("RefreshStatus again = %d, %v; want nothing left to change", n, err)
+	}
+}

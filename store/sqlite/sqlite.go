@@ -795,7 +795,7 @@ func (db *DB) FinishAttempt(ctx context.Context, job *river.Job[hookd.JobArgs], 
 		return unavailable(err)
 	}
 	defer tx.Rollback()
-	if err := finishAttempt(ctx, tx, job.Args.EventID, job.ID, state); err != nil {
+	if _, err := writeStatus(ctx, tx, job.Args.EventID, job.ID, state); err != nil {
 		return fmt.Errorf("finish attempt: %w", err)
 	}
 	if state == hookd.JobSucceeded {
@@ -809,31 +809,100 @@ func (db *DB) FinishAttempt(ctx context.Context, job *river.Job[hookd.JobArgs], 
 	return nil
 }
 
-// finishAttempt writes the status of event id once its queued job jobID is
-// in state. A job waiting to retry keeps its event pending, whatever the
+// writeStatus writes the status of event id once its queued job jobID is
+// in state (jobID 0: its jobs as they stand), and reports whether that
+// changed it. A job waiting to retry keeps its event pending, whatever the
 // others: nothing to read. The transaction holds the write lock, so the
 // jobs read are the latest.
-func finishAttempt(ctx context.Context, tx *sql.Tx, id string, jobID int64, state hookd.JobState) error {
+func writeStatus(ctx context.Context, tx *sql.Tx, id string, jobID int64, state hookd.JobState) (bool, error) {
 	status := hookd.EventPending
-	if state != hookd.JobRetrying {
+	if jobID == 0 || state != hookd.JobRetrying {
 		var pending, settled []byte
 		err := tx.QueryRowContext(ctx, `SELECT pending_jobs, settled_jobs FROM hookd_event WHERE id = ?`, id).Scan(&pending, &settled)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil // pruned meanwhile: no status to keep
+			return false, nil // pruned meanwhile: no status to keep
 		} else if err != nil {
-			return err
+			return false, err
 		}
 		queued, err := queryJobs(ctx, tx, eventJobs, id)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if status, err = store.AfterOutcome(id, queued, pending, settled, jobID, state); err != nil {
-			return err
+			return false, err
 		}
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE hookd_event SET status = ? WHERE id = ? AND status IS NOT ?`,
+	res, err := tx.ExecContext(ctx, `UPDATE hookd_event SET status = ? WHERE id = ? AND status IS NOT ?`,
 		store.StatusColumn(status), id, store.StatusColumn(status))
-	return err
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// RefreshStatus writes again the stored status of the events whose queued
+// jobs finished at or after since and whose stored status their jobs may
+// contradict (one of them succeeded while the event is not succeeded, or
+// failed while it is not failed), and returns how many it changed. hookd
+// writes the status with each change it makes; this catches the changes
+// made without it: River's rescuer discarding a job whose process died
+// during its last attempt, River's UI. River's index on (state,
+// finalized_at) finds those jobs (+: not River's index on kind, which
+// holds them all).
+func (db *DB) RefreshStatus(ctx context.Context, since time.Time) (int, error) {
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	rows, err := db.read.QueryContext(rctx, `SELECT DISTINCT e.id FROM river_job j
+		JOIN hookd_event e ON e.id = json_extract(j.args, '$.event_id')
+		WHERE j.state IN ('completed', 'discarded', 'cancelled') AND j.finalized_at >= ? AND +j.kind = 'hookd_action'
+		AND (j.state = 'completed' AND e.status IS NOT NULL OR j.state <> 'completed' AND e.status IS NOT 'failed')`,
+		// River's format for times (riversqlite): compared as text.
+		since.UTC().Format("2006-01-02 15:04:05.000"))
+	if err != nil {
+		return 0, store.ReadError("refresh status", err, rctx, ctx, db.readTimeout)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, store.ReadError("refresh status", err, rctx, ctx, db.readTimeout)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, store.ReadError("refresh status", err, rctx, ctx, db.readTimeout)
+	}
+	changed := 0
+	for _, id := range ids { // a transaction each: the writer is ingest's too
+		n, err := db.refreshStatus(ctx, id)
+		if err != nil {
+			return changed, err
+		}
+		changed += n
+	}
+	return changed, nil
+}
+
+// refreshStatus writes again the stored status of event id from its jobs.
+func (db *DB) refreshStatus(ctx context.Context, id string) (int, error) {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	defer tx.Rollback()
+	changed, err := writeStatus(ctx, tx, id, 0, "")
+	if err != nil {
+		return 0, fmt.Errorf("refresh status: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("refresh status: commit: %w", err)
+	}
+	if changed {
+		return 1, nil
+	}
+	return 0, nil
 }
 
 // Prune deletes expired events whose work all succeeded, with their jobs.
