@@ -54,6 +54,12 @@ func TestListingPlans(t *testing.T) {
 			t.Errorf("Events(%+v): plan\n%s\nwant %q, sorting: %v", c.f, plan, c.want, c.sorts)
 		}
 	}
+	// The indexes of failed and unfinished jobs served only the listings
+	// of those events: gone, their upkeep with them.
+	var n int
+	if err := db.db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name IN ('hookd_river_job_failed', 'hookd_river_job_unfinished')`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d indexes of failed or unfinished jobs left (%v)", n, err)
+	}
 	// The services with failed events: one look-up in the index each.
 	plan := queryPlan(t, db, servicesWithStatus, "failed")
 	if !strings.Contains(plan, "SEARCH hookd_event USING COVERING INDEX hookd_event_status (status=? AND service>?)") ||

@@ -271,14 +271,11 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 const settleEvent = `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL, settled_jobs = coalesce(?, settled_jobs), status = ?
 WHERE id = ? AND due_at = ? AND pending_jobs IS NOT NULL`
 
-// riverJobIndexes are hookd's indexes on River's table: an event's jobs,
-// and the events with failed or unfinished jobs (migration 0007).
+// riverJobIndexes are hookd's indexes on River's table: an event's jobs.
+// (The events with failed or unfinished jobs, which migration 0007
+// indexed, are found through their stored status since 0010.)
 var riverJobIndexes = []string{
 	`CREATE INDEX IF NOT EXISTS hookd_river_job_event_id ON river_job (json_extract(args, '$.event_id'))`,
-	`CREATE INDEX IF NOT EXISTS hookd_river_job_failed ON river_job (json_extract(args, '$.event_id'))
-		WHERE state IN ('discarded', 'cancelled')`,
-	`CREATE INDEX IF NOT EXISTS hookd_river_job_unfinished ON river_job (json_extract(args, '$.event_id'))
-		WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')`,
 }
 
 // migrate applies hookd's migrations up to version upTo (0: all of them).

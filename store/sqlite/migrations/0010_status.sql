@@ -34,6 +34,11 @@ WHERE e.pending_jobs IS NULL AND e.id IN (
     UNION SELECT json_extract(args, '$.event_id') FROM river_job INDEXED BY hookd_river_job_unfinished
     WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled'));
 
+-- Those two indexes served only to find such events, which the status
+-- column now does: every job's change of state no longer pays for them.
+DROP INDEX hookd_river_job_failed;
+DROP INDEX hookd_river_job_unfinished;
+
 -- Listing by status reads this index newest first, a service at a time
 -- (merged in ID order), so that a service's failed or pending events are
 -- one range however few of them there are. New IDs land at the right edge
