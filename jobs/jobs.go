@@ -227,7 +227,8 @@ const finishTimeout = 10 * time.Second
 
 // finish records the status of job's event once River records err, the
 // outcome of its attempt (see Work). It runs even when the attempt ran out
-// of time; a failure to record is logged: the attempt's outcome stands.
+// of time. A failure to record is logged and the attempt's outcome stands:
+// River records it, and RefreshStatus then corrects the event's status.
 func (w *Worker) finish(ctx context.Context, job *river.Job[hookd.JobArgs], err error) {
 	state := hookd.JobSucceeded
 	switch {
