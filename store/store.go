@@ -316,19 +316,28 @@ func StatusColumn(s hookd.EventStatus) *string {
 	return &v
 }
 
-// ListedStatus is the status an event's column stands for (NULL:
-// succeeded).
-func ListedStatus(column *string) hookd.EventStatus {
-	if column == nil {
+// ListedStatus is the status listings show for an event whose status
+// column is column, with its outbox full or not: pending while the outbox
+// holds jobs (the column may be NULL then: see AcceptedStatus), else the
+// column's (NULL: succeeded).
+func ListedStatus(column *string, outbox bool) hookd.EventStatus {
+	switch {
+	case outbox:
+		return hookd.EventPending
+	case column == nil:
 		return hookd.EventSucceeded
 	}
 	return hookd.EventStatus(*column)
 }
 
 // AcceptedStatus is the status column of sub's event when it is stored:
-// pending while it has jobs, else succeeded (NULL).
+// pending while its jobs wait in the outbox for anyone; NULL without jobs,
+// and NULL while the accepting process holds them (ClaimedUntil) for
+// their first attempts, which settle the column in the statement they
+// run anyway: the common path never enters the column's index. Listings
+// find such an event through its claim (see ListedStatus).
 func AcceptedStatus(sub hookd.Submission) *string {
-	if len(sub.Jobs) == 0 {
+	if len(sub.Jobs) == 0 || !sub.ClaimedUntil.IsZero() {
 		return nil
 	}
 	return StatusColumn(hookd.EventPending)

@@ -443,7 +443,10 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 	if _, err := db.river.InsertManyFastTx(ctx, tx, params); err != nil {
 		return 0, wrap("dispatch: enqueue", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL WHERE id = ANY($1)`, ids); err != nil {
+	// Queued jobs keep their event pending: say so for an event whose
+	// claim expired, which may have left its status NULL (AcceptedStatus).
+	if _, err := tx.Exec(ctx, `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL, status = 'pending' WHERE id = ANY($1)`,
+		ids); err != nil {
 		return 0, wrap("dispatch", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -766,7 +769,13 @@ func (db *DB) RenewClaims(ctx context.Context, claims []hookd.Claim, until time.
 	for i, c := range claims {
 		ids[i], untils[i] = c.EventID, c.Until
 	}
-	rows, err := db.pool.Query(ctx, `UPDATE hookd_event e SET due_at = $3
+	// Given up (until in the past), an outbox no longer shows in listings
+	// through its claim: its status says pending.
+	set := `due_at = $3`
+	if !until.After(time.Now()) {
+		set += `, status = 'pending'`
+	}
+	rows, err := db.pool.Query(ctx, `UPDATE hookd_event e SET `+set+`
 		FROM unnest($1::text[], $2::timestamptz[]) AS c(id, until)
 		WHERE e.id = c.id AND e.due_at = c.until AND e.pending_jobs IS NOT NULL
 		RETURNING e.id`, ids, untils, until)
@@ -997,72 +1006,84 @@ const services = `(WITH RECURSIVE s(service) AS (
 // (service, idempotency_key), for each service), received time (a range
 // of IDs: see store.IDRange). A status of pending or failed reads
 // hookd_event_status, which holds just those events by service: one range
-// per service, merged; succeeded, nearly every event, walks the others
-// newest first, skipping the few that are not.
+// per service, merged; pending adds the events whose first attempts are
+// in flight under a claim (hookd_event_due: as many as processes hold).
+// Succeeded, nearly every event, walks the others newest first, skipping
+// the few that are not.
 func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
 	after, err := store.DecodeCursor(f.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	if !storable(f.Service) || !storable(f.IdempotencyKey) || !storable(after) {
-		return nil, "", nil // matches nothing stored
-	}
-	var where []string
-	var args params
-	// A status of pending or failed without a key reads its index a
-	// service at a time: each service's range, newest first, at most a
-	// page (LATERAL), merged.
-	perService := (f.Status == hookd.EventPending || f.Status == hookd.EventFailed) && f.IdempotencyKey == "" && f.Service == ""
-	var status string
 	switch f.Status {
-	case "":
-	case hookd.EventSucceeded:
-		where = append(where, "e.status IS NULL")
-	case hookd.EventPending, hookd.EventFailed:
-		status = args.add(string(f.Status))
-		where = append(where, "e.status = "+status)
+	case "", hookd.EventSucceeded, hookd.EventPending, hookd.EventFailed:
 	default:
 		return nil, "", hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
 	}
-	switch {
-	case f.Service != "":
-		where = append(where, "e.service = "+args.add(f.Service))
-	case perService:
-		where = append(where, "e.service = s.service")
+	if !storable(f.Service) || !storable(f.IdempotencyKey) || !storable(after) {
+		return nil, "", nil // matches nothing stored
+	}
+	var filters []string
+	var args params
+	if f.Service != "" {
+		filters = append(filters, "e.service = "+args.add(f.Service))
 	}
 	if f.IdempotencyKey != "" {
 		if f.Service == "" {
 			// The unique (service, idempotency_key) finds a key once its
 			// service is known: try each service there is.
-			where = append(where, "e.service IN "+services)
+			filters = append(filters, "e.service IN "+services)
 		}
-		where = append(where, "e.idempotency_key = "+args.add(f.IdempotencyKey))
+		filters = append(filters, "e.idempotency_key = "+args.add(f.IdempotencyKey))
 	}
 	from, to := store.IDRange(f.Since, f.Until)
 	if !f.Since.IsZero() {
-		where = append(where, "e.id >= "+args.add(from)+" AND e.received_at >= "+args.add(f.Since))
+		filters = append(filters, "e.id >= "+args.add(from)+" AND e.received_at >= "+args.add(f.Since))
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "e.id < "+args.add(to)+" AND e.received_at < "+args.add(f.Until))
+		filters = append(filters, "e.id < "+args.add(to)+" AND e.received_at < "+args.add(f.Until))
 	}
 	if after != "" {
-		where = append(where, "e.id < "+args.add(after))
+		filters = append(filters, "e.id < "+args.add(after))
 	}
 	limit := store.Limit(f.Limit)
-	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, e.status FROM hookd_event e `
-	if len(where) > 0 {
-		q += "WHERE " + strings.Join(where, " AND ")
+	lim := args.add(limit + 1)
+	// query selects the events that match conds and the filters, newest
+	// first, at most a page.
+	query := func(conds ...string) string {
+		q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, e.status,
+			e.pending_jobs IS NOT NULL AS outbox FROM hookd_event e`
+		if conds = append(conds, filters...); len(conds) > 0 {
+			q += " WHERE " + strings.Join(conds, " AND ")
+		}
+		return q + " ORDER BY e.id DESC LIMIT " + lim
 	}
-	q += " ORDER BY e.id DESC LIMIT " + args.add(limit+1)
-	if perService {
-		// The services that have events of this status: a loose scan of
-		// hookd_event_status.
-		q = `WITH RECURSIVE s(service) AS (
-			SELECT min(service) FROM hookd_event WHERE status = ` + status + `
-			UNION ALL SELECT (SELECT min(service) FROM hookd_event WHERE status = ` + status + ` AND service > s.service)
-			FROM s WHERE s.service IS NOT NULL)
-		SELECT l.* FROM s CROSS JOIN LATERAL (` + q + `) l WHERE s.service IS NOT NULL
-		ORDER BY l.id DESC LIMIT ` + args.add(limit+1)
+	var q string
+	switch {
+	case f.Status == "":
+		q = query()
+	case f.Status == hookd.EventSucceeded:
+		q = query("e.status IS NULL AND e.pending_jobs IS NULL")
+	case f.IdempotencyKey != "":
+		q = query("(CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE e.status END) = " + args.add(string(f.Status)))
+	default:
+		// One range of hookd_event_status per service that has events
+		// of this status (a loose scan of it), or the one asked for;
+		// for pending, the claimed outboxes too: merged.
+		status := args.add(string(f.Status))
+		cte, parts := "", []string{"(" + query("e.status = "+status) + ")"}
+		if f.Service == "" {
+			cte = `WITH RECURSIVE s(service) AS (
+				SELECT min(service) FROM hookd_event WHERE status = ` + status + `
+				UNION ALL SELECT (SELECT min(service) FROM hookd_event WHERE status = ` + status + ` AND service > s.service)
+				FROM s WHERE s.service IS NOT NULL) `
+			parts[0] = "(SELECT l.* FROM s CROSS JOIN LATERAL (" + query("e.status = "+status, "e.service = s.service") +
+				") l WHERE s.service IS NOT NULL)"
+		}
+		if f.Status == hookd.EventPending {
+			parts = append(parts, "("+query("e.pending_jobs IS NOT NULL AND e.due_at > now() AND e.status IS NULL")+")")
+		}
+		q = cte + "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") u ORDER BY u.id DESC LIMIT " + lim
 	}
 	rctx, done, err := db.beginRead(ctx)
 	if err != nil {
@@ -1078,11 +1099,12 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	for rows.Next() {
 		ev := &hookd.Event{}
 		var status *string
-		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.ReceivedAt, &ev.ExpiresAt, &status); err != nil {
+		var outbox bool
+		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &ev.ReceivedAt, &ev.ExpiresAt, &status, &outbox); err != nil {
 			return nil, "", readError("events", err, rctx, ctx, db.readTimeout)
 		}
 		ev.ReceivedAt, ev.ExpiresAt = ev.ReceivedAt.UTC(), ev.ExpiresAt.UTC()
-		ev.Status = store.ListedStatus(status)
+		ev.Status = store.ListedStatus(status, outbox)
 		events = append(events, ev)
 	}
 	if err := rows.Err(); err != nil {

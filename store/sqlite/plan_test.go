@@ -13,7 +13,7 @@ import (
 // Every listing reads an index in event-ID order and stops at its page:
 // SQLite's plan for each filter and combination (without statistics, as
 // hookd's databases are) names the index and sorts nothing but the few
-// events of a key (one per service).
+// events of a key (one per service) and the claimed outboxes.
 func TestListingPlans(t *testing.T) {
 	t.Parallel()
 	db := openInternal(t, Options{})
@@ -24,34 +24,38 @@ func TestListingPlans(t *testing.T) {
 	byService := "SEARCH e USING INDEX hookd_event_service_id (service=?)"
 	for _, c := range []struct {
 		f     hookd.EventFilter
+		scan  int
 		want  string
 		sorts bool
 	}{
-		{hookd.EventFilter{}, "SCAN e " + byID, false},
-		{hookd.EventFilter{Cursor: store.EncodeCursor("evt_1")}, "SEARCH e " + byID + " (id<?)", false},
-		{hookd.EventFilter{Since: now, Until: now}, "SEARCH e " + byID + " (id>? AND id<?)", false},
-		{hookd.EventFilter{Service: "s"}, byService, false},
-		{hookd.EventFilter{Service: "s", Since: now}, "SEARCH e USING INDEX hookd_event_service_id (service=? AND id>?)", false},
-		{hookd.EventFilter{IdempotencyKey: "k"}, byKey, true},
-		{hookd.EventFilter{Service: "s", IdempotencyKey: "k"}, byKey, false},
-		{hookd.EventFilter{Status: hookd.EventFailed, Service: "s"}, byStatus + ")", false},
-		{hookd.EventFilter{Status: hookd.EventPending, Service: "s"}, byStatus + ")", false},
+		{hookd.EventFilter{}, scanAll, "SCAN e " + byID, false},
+		{hookd.EventFilter{Cursor: store.EncodeCursor("evt_1")}, scanAll, "SEARCH e " + byID + " (id<?)", false},
+		{hookd.EventFilter{Since: now, Until: now}, scanAll, "SEARCH e " + byID + " (id>? AND id<?)", false},
+		{hookd.EventFilter{Service: "s"}, scanAll, byService, false},
+		{hookd.EventFilter{Service: "s", Since: now}, scanAll, "SEARCH e USING INDEX hookd_event_service_id (service=? AND id>?)", false},
+		{hookd.EventFilter{IdempotencyKey: "k"}, scanAll, byKey, true},
+		{hookd.EventFilter{Service: "s", IdempotencyKey: "k"}, scanAll, byKey, false},
+		{hookd.EventFilter{Status: hookd.EventFailed, Service: "s"}, scanStatus, byStatus + ")", false},
+		{hookd.EventFilter{Status: hookd.EventPending, Service: "s"}, scanStatus, byStatus + ")", false},
 		{hookd.EventFilter{Status: hookd.EventFailed, Service: "s", Since: now, Until: now, Cursor: store.EncodeCursor("evt_1")},
-			byStatus + " AND id>? AND id<?)", false},
-		{hookd.EventFilter{Status: hookd.EventFailed, IdempotencyKey: "k"}, byKey, true},
-		{hookd.EventFilter{Status: hookd.EventPending, Service: "s", IdempotencyKey: "k"}, byKey, false},
-		{hookd.EventFilter{Status: hookd.EventSucceeded}, "SCAN e " + byID, false},
-		{hookd.EventFilter{Status: hookd.EventSucceeded, Service: "s"}, byService, false},
-		{hookd.EventFilter{Status: hookd.EventSucceeded, Until: now}, "SEARCH e " + byID + " (id<?)", false},
-		{hookd.EventFilter{Status: hookd.EventSucceeded, IdempotencyKey: "k"}, byKey, true},
+			scanStatus, byStatus + " AND id>? AND id<?)", false},
+		// The outboxes claimed for their first attempts: as many as the
+		// processes hold, sorted.
+		{hookd.EventFilter{Status: hookd.EventPending}, scanClaims, "SEARCH e USING INDEX hookd_event_due (due_at>?)", true},
+		{hookd.EventFilter{Status: hookd.EventFailed, IdempotencyKey: "k"}, scanAll, byKey, true},
+		{hookd.EventFilter{Status: hookd.EventPending, Service: "s", IdempotencyKey: "k"}, scanAll, byKey, false},
+		{hookd.EventFilter{Status: hookd.EventSucceeded}, scanAll, "SCAN e " + byID, false},
+		{hookd.EventFilter{Status: hookd.EventSucceeded, Service: "s"}, scanAll, byService, false},
+		{hookd.EventFilter{Status: hookd.EventSucceeded, Until: now}, scanAll, "SEARCH e " + byID + " (id<?)", false},
+		{hookd.EventFilter{Status: hookd.EventSucceeded, IdempotencyKey: "k"}, scanAll, byKey, true},
 	} {
-		q, args, err := eventsQuery(c.f)
+		q, args, err := eventsQuery(c.f, c.scan, now)
 		if err != nil {
 			t.Fatal(err)
 		}
 		plan := queryPlan(t, db, q, args...)
 		if !strings.Contains(plan, c.want) || strings.Contains(plan, "TEMP B-TREE") != c.sorts {
-			t.Errorf("Events(%+v): plan\n%s\nwant %q, sorting: %v", c.f, plan, c.want, c.sorts)
+			t.Errorf("Events(%+v), scan %d: plan\n%s\nwant %q, sorting: %v", c.f, c.scan, plan, c.want, c.sorts)
 		}
 	}
 	// The indexes of failed and unfinished jobs served only the listings

@@ -502,7 +502,9 @@ func (db *DB) Dispatch(ctx context.Context, limit int) (int, error) {
 	if _, err := db.river.InsertManyFastTx(ctx, tx, params); err != nil {
 		return 0, fmt.Errorf("dispatch: enqueue: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL WHERE id IN (?`+
+	// Queued jobs keep their event pending: say so for an event whose
+	// claim expired, which may have left its status NULL (AcceptedStatus).
+	if _, err := tx.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = NULL, due_at = NULL, status = 'pending' WHERE id IN (?`+
 		strings.Repeat(", ?", len(ids)-1)+`)`, ids...); err != nil {
 		return 0, fmt.Errorf("dispatch: %w", err)
 	}
@@ -657,9 +659,15 @@ func (db *DB) RenewClaims(ctx context.Context, claims []hookd.Claim, until time.
 		return nil, unavailable(err)
 	}
 	defer tx.Rollback()
+	// Given up (until in the past), an outbox no longer shows in listings
+	// through its claim: its status says pending.
+	set := `due_at = ?`
+	if !until.After(time.Now()) {
+		set += `, status = 'pending'`
+	}
 	var renewed []hookd.Claim
 	for _, c := range claims {
-		res, err := tx.ExecContext(ctx, `UPDATE hookd_event SET due_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE hookd_event SET `+set+`
 			WHERE id = ? AND due_at = ? AND pending_jobs IS NOT NULL`, until.UnixMicro(), c.EventID, c.Until.UnixMicro())
 		if err != nil {
 			return nil, fmt.Errorf("renew claims: %w", err)
@@ -714,7 +722,8 @@ func (db *DB) Reclaim(ctx context.Context) (claims, running int, err error) {
 // ReleaseClaims makes every claimed outbox entry due now.
 func (db *DB) ReleaseClaims(ctx context.Context) (int, error) {
 	now := time.Now().UnixMicro()
-	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET due_at = ? WHERE pending_jobs IS NOT NULL AND due_at > ?`, now, now)
+	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET due_at = ?, status = 'pending'
+		WHERE pending_jobs IS NOT NULL AND due_at > ?`, now, now) // no longer claimed: see RenewClaims
 	if err != nil {
 		return 0, fmt.Errorf("release claims: %w", err)
 	}
@@ -1071,48 +1080,61 @@ const servicesPerQuery = 100
 // (service, idempotency_key), for each service), received time (a range of
 // IDs: see store.IDRange). A status of pending or failed reads
 // hookd_event_status, which holds just those events by service: one range
-// per service, merged; succeeded, nearly every event, walks the others
-// newest first, skipping the few that are not.
+// per service, merged; pending adds the events whose first attempts are
+// in flight under a claim (hookd_event_due: as many as processes hold).
+// Succeeded, nearly every event, walks the others newest first, skipping
+// the few that are not.
 func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
-	if _, _, err := eventsQuery(f); err != nil {
+	if _, _, err := eventsQuery(f, scanAll, time.Time{}); err != nil {
 		return nil, "", err // a bad cursor or status, before any read
 	}
 	limit := store.Limit(f.Limit)
 	rctx, cancel := db.readContext(ctx)
 	defer cancel()
-	var events []*hookd.Event
-	if byStatusIndex(f) && f.Service == "" {
-		// One range of the index per service that has events of this
-		// status, each newest first and at most a page: merged, the
-		// newest page of them all.
-		svcs, err := db.servicesWith(rctx, ctx, f.Status)
+	if !byStatusIndex(f) {
+		q, args, _ := eventsQuery(f, scanAll, time.Time{})
+		events, err := db.queryEvents(rctx, ctx, q, args)
 		if err != nil {
 			return nil, "", err
 		}
-		for chunk := range slices.Chunk(svcs, servicesPerQuery) {
-			var qs []string
-			var args []any
-			for _, svc := range chunk {
-				f.Service = svc
-				q, a, _ := eventsQuery(f)
-				qs, args = append(qs, "SELECT * FROM ("+q+")"), append(args, a...)
-			}
-			found, err := db.queryEvents(rctx, ctx, strings.Join(qs, " UNION ALL "), args)
-			if err != nil {
-				return nil, "", err
-			}
-			events = append(events, found...)
-		}
-		slices.SortFunc(events, func(a, b *hookd.Event) int { return strings.Compare(b.ID, a.ID) })
-		events = events[:min(len(events), limit+1)]
-	} else {
-		q, args, _ := eventsQuery(f)
+		events, next := store.EventPage(events, limit)
+		return events, next, nil
+	}
+	// One range of the index per service that has events of this status
+	// (or the one asked for), each newest first and at most a page, and
+	// for pending the claimed outboxes: merged, the newest page of all.
+	svcs := []string{f.Service}
+	if f.Service == "" {
 		var err error
-		if events, err = db.queryEvents(rctx, ctx, q, args); err != nil {
+		if svcs, err = db.servicesWith(rctx, ctx, f.Status); err != nil {
 			return nil, "", err
 		}
 	}
-	events, next := store.EventPage(events, limit)
+	var events []*hookd.Event
+	if f.Status == hookd.EventPending {
+		q, args, _ := eventsQuery(f, scanClaims, time.Now())
+		found, err := db.queryEvents(rctx, ctx, q, args)
+		if err != nil {
+			return nil, "", err
+		}
+		events = append(events, found...)
+	}
+	for chunk := range slices.Chunk(svcs, servicesPerQuery) {
+		var qs []string
+		var args []any
+		for _, svc := range chunk {
+			f.Service = svc
+			q, a, _ := eventsQuery(f, scanStatus, time.Time{})
+			qs, args = append(qs, "SELECT * FROM ("+q+")"), append(args, a...)
+		}
+		found, err := db.queryEvents(rctx, ctx, strings.Join(qs, " UNION ALL "), args)
+		if err != nil {
+			return nil, "", err
+		}
+		events = append(events, found...)
+	}
+	slices.SortFunc(events, func(a, b *hookd.Event) int { return strings.Compare(b.ID, a.ID) })
+	events, next := store.EventPage(events[:min(len(events), limit+1)], limit)
 	return events, next, nil
 }
 
@@ -1157,11 +1179,12 @@ func (db *DB) queryEvents(rctx, ctx context.Context, q string, args []any) ([]*h
 		ev := &hookd.Event{}
 		var received, expires int64
 		var status *string
-		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &received, &expires, &status); err != nil {
+		var outbox bool
+		if err := rows.Scan(&ev.ID, &ev.Service, &ev.IdempotencyKey, &received, &expires, &status, &outbox); err != nil {
 			return nil, store.ReadError("events", err, rctx, ctx, db.readTimeout)
 		}
 		ev.ReceivedAt, ev.ExpiresAt = time.UnixMicro(received).UTC(), time.UnixMicro(expires).UTC()
-		ev.Status = store.ListedStatus(status)
+		ev.Status = store.ListedStatus(status, outbox)
 		events = append(events, ev)
 	}
 	if err := rows.Err(); err != nil {
@@ -1170,9 +1193,16 @@ func (db *DB) queryEvents(rctx, ctx context.Context, q string, args []any) ([]*h
 	return events, nil
 }
 
-// eventsQuery is the query of Events with its arguments: for a status of
-// pending or failed without a key, that of f.Service alone.
-func eventsQuery(f hookd.EventFilter) (string, []any, error) {
+// How an events query finds its rows.
+const (
+	scanAll    = iota // by ID, service or key, checking the status per row
+	scanStatus        // f.Service's range of hookd_event_status
+	scanClaims        // the claimed outboxes whose status column is NULL
+)
+
+// eventsQuery is a query of Events with its arguments, reading as scan
+// says; scanClaims takes the claims that hold at now.
+func eventsQuery(f hookd.EventFilter, scan int, now time.Time) (string, []any, error) {
 	after, err := store.DecodeCursor(f.Cursor)
 	if err != nil {
 		return "", nil, err
@@ -1182,22 +1212,25 @@ func eventsQuery(f hookd.EventFilter) (string, []any, error) {
 	add := func(cond string, arg ...any) { where = append(where, cond); args = append(args, arg...) }
 	table := "hookd_event e"
 	switch f.Status {
-	case "":
-	case hookd.EventSucceeded:
-		add("e.status IS NULL")
-	case hookd.EventPending, hookd.EventFailed:
-		if byStatusIndex(f) {
-			// Without statistics SQLite may prefer the (service, id)
-			// index, and read every event of the service.
-			table += " INDEXED BY hookd_event_status"
-			add("e.status = ?", string(f.Status))
-		} else {
-			// A key is one event per service: + keeps SQLite from
-			// walking a service's events of this status for it.
-			add("+e.status = ?", string(f.Status))
-		}
+	case "", hookd.EventSucceeded, hookd.EventPending, hookd.EventFailed:
 	default:
 		return "", nil, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
+	}
+	switch {
+	case scan == scanStatus:
+		// Without statistics SQLite may prefer the (service, id) index,
+		// and read every event of the service.
+		table += " INDEXED BY hookd_event_status"
+		add("e.status = ?", string(f.Status))
+	case scan == scanClaims:
+		table += " INDEXED BY hookd_event_due"
+		add("e.pending_jobs IS NOT NULL AND e.due_at > ? AND e.status IS NULL", now.UnixMicro())
+	case f.Status == hookd.EventSucceeded:
+		add("e.status IS NULL AND e.pending_jobs IS NULL")
+	case f.Status != "":
+		// A key is one event per service: + keeps SQLite from walking
+		// a service's events of this status for it.
+		add("(CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE +e.status END) = ?", string(f.Status))
 	}
 	if f.Service != "" {
 		add("e.service = ?", f.Service)
@@ -1220,7 +1253,7 @@ func eventsQuery(f hookd.EventFilter) (string, []any, error) {
 	if after != "" {
 		add("e.id < ?", after)
 	}
-	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, e.status FROM ` + table
+	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, e.status, e.pending_jobs IS NOT NULL FROM ` + table
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

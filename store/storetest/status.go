@@ -197,6 +197,33 @@ func runStatus(t *testing.T, s hookd.Store) {
 	}
 	CheckStatus(t, s, retrying.Event.ID, hookd.EventPending)
 
+	// Outboxes whose claim was given up (an until in the past), or
+	// expired with its process: pending once dispatched, or claimed
+	// again and settled.
+	gaveUp, expired, dispatched := claimed("e", "gave-up", 1), claimed("e", "expired", 1), claimed("e", "dispatched", 1)
+	expired.ClaimedUntil = time.Now().Add(-time.Second).Truncate(time.Microsecond)
+	dispatched.ClaimedUntil = expired.ClaimedUntil.Add(-time.Second) // due first
+	mustAccept(t, s, gaveUp, expired, dispatched)
+	CheckStatus(t, s, gaveUp.Event.ID, hookd.EventPending)
+	if got, err := s.RenewClaims(ctx, []hookd.Claim{{EventID: gaveUp.Event.ID, Until: gaveUp.ClaimedUntil}},
+		time.Now().Add(-time.Second).Truncate(time.Microsecond)); err != nil || len(got) != 1 {
+		t.Fatalf("RenewClaims into the past = %v, %v", got, err)
+	}
+	CheckStatus(t, s, gaveUp.Event.ID, hookd.EventPending)
+	if n, err := s.Dispatch(ctx, 1); err != nil || n != 1 { // the oldest due: dispatched's
+		t.Fatalf("Dispatch = %d, %v", n, err)
+	}
+	CheckStatus(t, s, dispatched.Event.ID, hookd.EventPending)
+	reclaimed, err := s.ClaimDue(ctx, 10, until)
+	if err != nil || len(reclaimed) != 2 {
+		t.Fatalf("ClaimDue = %d, %v; want the given-up and expired events", len(reclaimed), err)
+	}
+	for _, sub := range reclaimed {
+		CheckStatus(t, s, sub.Event.ID, hookd.EventPending)
+		settle(sub, attempts(sub, "")...)
+		CheckStatus(t, s, sub.Event.ID, hookd.EventSucceeded)
+	}
+
 	// An expired key's row taken over by a new event: the new event's.
 	old := Submission("d", "reused", `{"a":1}`, 1)
 	old.Event.ReceivedAt = old.Event.ReceivedAt.Add(-2 * time.Hour)

@@ -2,10 +2,12 @@
 -- few failed or pending events among millions reads just those: 'pending'
 -- (work outstanding: an outbox, or a job unfinished) or 'failed' (some
 -- action's latest job failed for good). NULL when all its work succeeded,
--- which is most events: the partial index below holds only the others, and
--- an event whose first attempts succeed leaves it at once. hookd writes it
--- wherever an event's work changes: accept, settlement, each attempt of a
--- queued job, replay (see sqlite.go).
+-- which is most events: the partial index below holds only the others. It
+-- is also NULL while the accepting process makes an event's first attempts
+-- (an outbox under its claim, which listings count as pending), so that
+-- the usual path never enters the index. hookd writes it wherever an
+-- event's work changes: accept, settlement, each attempt of a queued job,
+-- replay (see sqlite.go).
 ALTER TABLE hookd_event ADD COLUMN status TEXT;
 
 -- Existing events: those with an outbox are pending (hookd_event_due
