@@ -190,6 +190,9 @@ type Job struct {
 	// Settled marks a first attempt that succeeded in the process that
 	// accepted the event and so never entered the queue.
 	Settled bool
+	// History is the job's attempts, oldest first. Store.Event fills it
+	// in; listings leave it nil.
+	History []AttemptRecord
 }
 
 // JobArgs are the arguments of every background job hookd enqueues. One job
@@ -275,6 +278,8 @@ type Settlement struct {
 type Attempt struct {
 	Job                   NewJob
 	StartedAt, FinishedAt time.Time
+	// Reply is what the destination answered, success or failure.
+	Reply Reply
 	// Error is the failure in the destination's words; "" when the
 	// attempt succeeded.
 	Error string
@@ -339,8 +344,8 @@ type Store interface {
 	// duplicates inside one call are detected like any other.
 	Accept(ctx context.Context, subs []Submission) ([]Result, error)
 
-	// Event returns one event with its body, status and jobs, or an error
-	// with code ENotFound.
+	// Event returns one event with its body, status and jobs, each job
+	// with its History, or an error with code ENotFound.
 	Event(ctx context.Context, id string) (*Event, error)
 
 	// EventWithoutJobs returns one event without its jobs and status (what a
@@ -383,11 +388,18 @@ type Store interface {
 	// Settle records the first attempts made under claims and ends the
 	// claims, each settlement in the one transaction of the call: the
 	// event's outbox is emptied and its jobs are queued as they now stand
-	// (done, failed, or waiting to retry at RetryAt). A claim that no
+	// (done, failed, or waiting to retry at RetryAt). A success's record
+	// (Job.History) goes in the event's row, every other attempt's in a row
+	// of its own, in the same transaction. A claim that no
 	// longer holds (it expired and another process took the work) is
 	// skipped: that process does the work again. It returns the claims it
 	// settled.
 	Settle(ctx context.Context, settlements []Settlement) ([]Claim, error)
+
+	// RecordAttempt records one attempt of a queued job (jobID, of args)
+	// that the queue's worker made, in a transaction of its own: see
+	// Job.History. Settle records the first attempts it queues itself.
+	RecordAttempt(ctx context.Context, args JobArgs, jobID int64, r AttemptRecord) error
 
 	// RenewClaims moves claims that still hold to until, and returns the
 	// claims as they now stand (those that no longer held are left out).
@@ -395,7 +407,8 @@ type Store interface {
 	RenewClaims(ctx context.Context, claims []Claim, until time.Time) ([]Claim, error)
 
 	// Prune deletes up to limit events, oldest first, whose idempotency key
-	// expired before now and whose work all succeeded, with their jobs, and
+	// expired before now and whose work all succeeded, with their jobs and
+	// their attempts' records, and
 	// returns how many it deleted. Failed and pending events stay: they
 	// are the dead letters and the work in progress.
 	Prune(ctx context.Context, now time.Time, limit int) (int, error)

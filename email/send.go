@@ -68,21 +68,26 @@ func NewSender(c Config) (*Sender, error) {
 // hookd.Permanent error when retrying cannot help (an SMTP 5xx reply, an
 // invalid recipient or subject), and a plain error otherwise (an SMTP 4xx
 // reply, a connection failure, a timeout). No error contains the password.
-func (s *Sender) Send(ctx context.Context, m Message) error {
+//
+// The Reply is the server's last: on success, its reply to the message's
+// data (250 and its text, often a queue ID); on failure, the reply that
+// refused it, or none when the server said nothing (a connection failure,
+// a timeout).
+func (s *Sender) Send(ctx context.Context, m Message) (hookd.Reply, error) {
 	if !hookd.ValidEmail(m.To) {
-		return hookd.Permanent(fmt.Errorf("email: invalid recipient address %q", m.To))
+		return hookd.Reply{}, hookd.Permanent(fmt.Errorf("email: invalid recipient address %q", m.To))
 	}
 	if strings.ContainsAny(m.Subject, "\r\n") {
 		// Render never produces one; a caller that does would inject headers.
-		return hookd.Permanent(errors.New("email: subject contains a line break"))
+		return hookd.Reply{}, hookd.Permanent(errors.New("email: subject contains a line break"))
 	}
 
 	msg := mail.NewMsg()
 	if err := msg.From(s.from); err != nil {
-		return hookd.Permanent(fmt.Errorf("email: from: %w", err))
+		return hookd.Reply{}, hookd.Permanent(fmt.Errorf("email: from: %w", err))
 	}
 	if err := msg.To(m.To); err != nil {
-		return hookd.Permanent(fmt.Errorf("email: to: %w", err))
+		return hookd.Reply{}, hookd.Permanent(fmt.Errorf("email: to: %w", err))
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
@@ -94,13 +99,19 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	defer cancel()
 	err := s.send(ctx, msg)
 	if err == nil {
-		return nil
+		// go-mail keeps the text of the server's reply to the data; the
+		// code is 250, the only one its client takes for success there.
+		return hookd.Reply{Code: 250, Text: hookd.Snippet(s.redact(oneLine(msg.ServerResponse())), hookd.MaxReply)}, nil
+	}
+	var reply hookd.Reply
+	if code, text, ok := serverReply(err.Error()); ok {
+		reply = hookd.Reply{Code: code, Text: hookd.Snippet(s.redact(text), hookd.MaxReply)}
 	}
 	err = classify(err)
 	if !hookd.IsPermanent(err) && ctx.Err() != nil {
 		err = fmt.Errorf("%w (%w)", err, context.Cause(ctx))
 	}
-	return s.wrap(err)
+	return reply, s.wrap(err)
 }
 
 // Close closes the connections kept open between messages. A Send after
@@ -260,8 +271,8 @@ func classify(err error) error {
 // DATA writer: … affected message ID: …") only hide what the server said.
 func (s *Sender) wrap(err error) error {
 	text := err.Error()
-	if r := serverReply(text); r != "" {
-		text = r
+	if code, r, ok := serverReply(text); ok {
+		text = strconv.Itoa(code) + " " + r
 	}
 	msg := fmt.Sprintf("email: send via %s: %s", s.endpoint, s.redact(text))
 	e := &sendError{msg: msg, err: err}
@@ -275,26 +286,32 @@ func (s *Sender) wrap(err error) error {
 // the server's text quoted by Go, e.g. `550 "5.1.1 user unknown"`.
 var replyText = regexp.MustCompile(`\b([2-5][0-9][0-9]) ("(?:[^"\\]|\\.)*")`)
 
-// serverReply returns the first SMTP reply in msg as the server wrote it
-// ("550 5.1.1 user unknown"), or "" when msg holds none.
-func serverReply(msg string) string {
+// serverReply returns the first SMTP reply in msg as the server wrote it:
+// its code and its text ("5.1.1 user unknown"); ok is false when msg holds
+// none.
+func serverReply(msg string) (code int, text string, ok bool) {
 	m := replyText.FindStringSubmatch(msg)
 	if m == nil {
-		return ""
+		return 0, "", false
 	}
 	text, err := strconv.Unquote(m[2])
 	if err != nil {
-		return ""
+		return 0, "", false
 	}
-	// A multi-line reply arrives joined with newlines; one line reads
-	// better in a table and cannot fake another log line.
-	text = strings.Map(func(r rune) rune {
+	code, _ = strconv.Atoi(m[1]) // three digits
+	return code, oneLine(text), true
+}
+
+// oneLine makes a reply's text one line: a multi-line reply arrives joined
+// with newlines; one line reads better in a table and cannot fake another
+// log line.
+func oneLine(text string) string {
+	return strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '
 		}
 		return r
 	}, text)
-	return m[1] + " " + text
 }
 
 func (s *Sender) redact(msg string) string {

@@ -111,6 +111,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.mailer = mailer
 		worker = jobs.NewWorker(jobs.Config{
 			Events:            m.db,
+			Attempts:          m.db,
 			Services:          m.Services,
 			Mailer:            mailer,
 			Forwarder:         &forward.Forwarder{},

@@ -514,6 +514,7 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	}
 	var settled []hookd.Claim
 	var params []*riverdriver.JobInsertFullParams
+	var queuedAttempts []hookd.Attempt
 	for i, st := range settlements {
 		if !slices.Contains(done, st.Claim.EventID) {
 			continue // the claim expired and another dispatcher took the work
@@ -522,19 +523,71 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		for _, a := range queued[i] {
 			params = append(params, jobs.FullInsertParams(a))
 		}
+		queuedAttempts = append(queuedAttempts, queued[i]...)
 	}
 	// Failed attempts go in one by one: the driver's many-row insert drops
 	// the errors column.
 	exec := riverpgxv5.New(db.pool).UnwrapExecutor(tx)
-	for _, p := range params {
-		if _, err := exec.JobInsertFull(ctx, p); err != nil {
+	jobIDs, jobArgs := make([]int64, len(params)), make([][]byte, len(params))
+	for i, p := range params {
+		row, err := exec.JobInsertFull(ctx, p)
+		if err != nil {
 			return nil, wrap("settle: enqueue", err)
+		}
+		jobIDs[i], jobArgs[i] = row.ID, row.EncodedArgs
+	}
+	if len(params) > 0 {
+		records, err := store.NewAttemptRows(queuedAttempts, jobIDs, jobArgs)
+		if err != nil {
+			return nil, fmt.Errorf("settle: %w", err)
+		}
+		if err := insertAttempts(ctx, tx, records); err != nil {
+			return nil, wrap("settle", err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, wrap("settle: commit", err)
 	}
 	return settled, nil
+}
+
+// insertAttempts writes records into hookd_attempt, in one statement.
+func insertAttempts(ctx context.Context, tx pgx.Tx, records []store.AttemptInsert) error {
+	n := len(records)
+	events, actions, jobIDs, numbers := make([]string, n), make([]int32, n), make([]int64, n), make([]int32, n)
+	started, durations, outcomes := make([]time.Time, n), make([]int64, n), make([]string, n)
+	codes, replies, errs := make([]int32, n), make([]string, n), make([]string, n)
+	for i, r := range records {
+		events[i], actions[i], jobIDs[i], numbers[i] = r.EventID, int32(r.Action), r.JobID, int32(r.Number)
+		started[i], durations[i], outcomes[i] = r.StartedAt, r.Duration.Microseconds(), string(r.Outcome)
+		codes[i], replies[i], errs[i] = int32(r.Code), r.Reply, r.Error
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO hookd_attempt
+		(event_id, action, job_id, number, started_at, duration_us, outcome, code, reply, error)
+		SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::timestamptz[], $6::bigint[],
+			$7::text[], $8::int[], $9::text[], $10::text[])`,
+		events, actions, jobIDs, numbers, started, durations, outcomes, codes, replies, errs)
+	if err != nil {
+		return fmt.Errorf("record attempts: %w", err)
+	}
+	return nil
+}
+
+// RecordAttempt records an attempt of a queued job, in a transaction of
+// its own.
+func (db *DB) RecordAttempt(ctx context.Context, args hookd.JobArgs, jobID int64, r hookd.AttemptRecord) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return wrap("record attempt", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := insertAttempts(ctx, tx, []store.AttemptInsert{store.NewAttemptInsert(args, jobID, r)}); err != nil {
+		return wrap("record attempt", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrap("record attempt: commit", err)
+	}
+	return nil
 }
 
 // ClaimDue claims the events whose outbox is due, oldest due first,
@@ -649,7 +702,8 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 // jobKind is the River kind of hookd's jobs, as an SQL literal.
 const jobKind = `'hookd_action'`
 
-// Prune deletes expired events whose work all succeeded, with their jobs.
+// Prune deletes expired events whose work all succeeded, with their jobs
+// and attempts.
 // It walks the table from its oldest ID, so it needs no index on expiry;
 // SKIP LOCKED leaves events another process is touching for next time.
 func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) {
@@ -672,6 +726,9 @@ func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) 
 		return 0, nil
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM river_job WHERE args ->> 'event_id' = ANY($1) AND kind = `+jobKind, ids); err != nil {
+		return 0, wrap("prune", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM hookd_attempt WHERE event_id = ANY($1)`, ids); err != nil {
 		return 0, wrap("prune", err)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM hookd_event WHERE id = ANY($1)`, ids); err != nil {
@@ -702,14 +759,49 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	queued, err := db.jobs(ctx, `WHERE args ->> 'event_id' = $1 AND kind = `+jobKind+` ORDER BY id`, id)
+	queued, errs, err := db.jobs(ctx, `WHERE args ->> 'event_id' = $1 AND kind = `+jobKind+` ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := store.SetJobs(ev, queued, pending, settled); err != nil {
+	attempts, err := db.attempts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.SetJobs(ev, store.EventJobs{Queued: queued, RiverErrors: errs, Pending: pending, Settled: settled,
+		Attempts: attempts}); err != nil {
 		return nil, err
 	}
 	return ev, nil
+}
+
+// attempts reads the rows of hookd_attempt of event id. Their order is
+// the history's (store.SetJobs sorts each job's by number).
+func (db *DB) attempts(ctx context.Context, id string) ([]store.AttemptRow, error) {
+	rctx, done, err := db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := db.pool.Query(rctx, `SELECT job_id, number, started_at, duration_us, outcome, code, reply, error
+		FROM hookd_attempt WHERE event_id = $1`, id)
+	if err != nil {
+		return nil, readError("attempts", err, rctx, ctx, db.readTimeout)
+	}
+	defer rows.Close()
+	var out []store.AttemptRow
+	for rows.Next() {
+		var a store.AttemptRow
+		var duration int64
+		if err := rows.Scan(&a.JobID, &a.Number, &a.StartedAt, &duration, &a.Outcome, &a.Code, &a.Reply, &a.Error); err != nil {
+			return nil, readError("attempts", err, rctx, ctx, db.readTimeout)
+		}
+		a.StartedAt, a.Duration = a.StartedAt.UTC(), time.Duration(duration)*time.Microsecond
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, readError("attempts", err, rctx, ctx, db.readTimeout)
+	}
+	return out, nil
 }
 
 // EventWithoutJobs returns one event without its jobs and status: what a worker
@@ -748,33 +840,35 @@ const jobColumns = `SELECT id, coalesce(args ->> 'event_id', ''), coalesce(args 
 	coalesce(array_to_json(errors)::text, '[]')
 	FROM river_job `
 
-func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
+// jobs reads River's jobs, and their errors columns.
+func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, [][]byte, error) {
 	rctx, done, err := db.beginRead(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer done()
 	rows, err := db.pool.Query(rctx, jobColumns+where, args...)
 	if err != nil {
-		return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
+		return nil, nil, readError("jobs", err, rctx, ctx, db.readTimeout)
 	}
 	defer rows.Close()
 	var jobs []*hookd.Job
+	var allErrs [][]byte
 	for rows.Next() {
 		j := &hookd.Job{}
 		var state, errs string
 		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
 			&j.MaxAttempts, &errs); err != nil {
-			return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
+			return nil, nil, readError("jobs", err, rctx, ctx, db.readTimeout)
 		}
 		j.State = store.JobState(state, j.Attempts)
 		j.LastError = store.LastError([]byte(errs))
-		jobs = append(jobs, j)
+		jobs, allErrs = append(jobs, j), append(allErrs, []byte(errs))
 	}
 	if err := rows.Err(); err != nil {
-		return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
+		return nil, nil, readError("jobs", err, rctx, ctx, db.readTimeout)
 	}
-	return jobs, nil
+	return jobs, allErrs, nil
 }
 
 // params collects the arguments of a query and names their placeholders.
@@ -911,7 +1005,7 @@ func (db *DB) Jobs(ctx context.Context, f hookd.JobFilter) ([]*hookd.Job, string
 		where = append(where, "id < "+args.add(after))
 	}
 	limit := store.Limit(f.Limit)
-	jobs, err := db.jobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT "+args.add(limit+1), args...)
+	jobs, _, err := db.jobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT "+args.add(limit+1), args...)
 	if err != nil {
 		return nil, "", err
 	}

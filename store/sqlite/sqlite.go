@@ -533,27 +533,12 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	}
 	db.mu.Unlock()
 	// A settlement need not survive a power cut: lost, it leaves the claim
-	// in place, and the work is done again after it expires. So it commits
-	// without an fsync of its own (synchronous=NORMAL); the next ingest
-	// commit's fsync makes it durable with the rest of the WAL. The pragma
-	// is the connection's: it is held until the setting is back.
-	conn, err := db.db.Conn(ctx)
+	// in place, and the work is done again after it expires.
+	conn, release, err := db.withoutFsync(ctx)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, fmt.Errorf("settle: %w", err)
 	}
-	defer conn.Close()
-	if db.sync == "FULL" || db.sync == "EXTRA" {
-		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
-			return nil, fmt.Errorf("settle: %w", err)
-		}
-		defer func() {
-			if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+db.sync); err != nil {
-				// Never hand on a connection that would commit ingest
-				// without its fsync.
-				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			}
-		}()
-	}
+	defer release()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, unavailable(err)
@@ -561,6 +546,7 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	defer tx.Rollback()
 	var settled []hookd.Claim
 	var rows []*riverdriver.JobInsertFullParams
+	var queuedAttempts []hookd.Attempt
 	update := tx.StmtContext(ctx, db.settleEvent)
 	for _, st := range settlements {
 		settledJobs, queued := store.SplitSettlement(st)
@@ -575,17 +561,99 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		for _, a := range queued {
 			rows = append(rows, jobs.FullInsertParams(a))
 		}
+		queuedAttempts = append(queuedAttempts, queued...)
 	}
 	if len(rows) > 0 {
 		exec := riversqlite.New(db.db).UnwrapExecutor(tx)
-		if _, err := exec.JobInsertFullMany(ctx, &riverdriver.JobInsertFullManyParams{Jobs: rows}); err != nil {
+		inserted, err := exec.JobInsertFullMany(ctx, &riverdriver.JobInsertFullManyParams{Jobs: rows})
+		if err != nil {
 			return nil, fmt.Errorf("settle: enqueue: %w", err)
+		}
+		ids, args := make([]int64, len(inserted)), make([][]byte, len(inserted))
+		for i, j := range inserted {
+			ids[i], args[i] = j.ID, j.EncodedArgs
+		}
+		records, err := store.NewAttemptRows(queuedAttempts, ids, args)
+		if err != nil {
+			return nil, fmt.Errorf("settle: %w", err)
+		}
+		if err := insertAttempts(ctx, tx, records); err != nil {
+			return nil, fmt.Errorf("settle: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("settle: commit: %w", err)
 	}
 	return settled, nil
+}
+
+// withoutFsync returns the writer's connection set to commit without an
+// fsync of its own (synchronous=NORMAL), for writes that need not survive
+// a power cut: the next ingest commit's fsync makes them durable with the
+// rest of the WAL. The pragma is the connection's: it is held until
+// release sets it back.
+func (db *DB) withoutFsync(ctx context.Context) (conn *sql.Conn, release func(), err error) {
+	conn, err = db.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, unavailable(err)
+	}
+	if db.sync != "FULL" && db.sync != "EXTRA" {
+		return conn, func() { conn.Close() }, nil
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+db.sync); err != nil {
+			// Never hand on a connection that would commit ingest
+			// without its fsync.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}, nil
+}
+
+// insertAttempt writes one row of hookd_attempt.
+const insertAttempt = `INSERT INTO hookd_attempt
+	(event_id, action, job_id, number, started_at, duration_us, outcome, code, reply, error)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertAttempts writes records into hookd_attempt, a row at a time: they
+// are the failures of a settlement, few beside its successes, and a
+// statement costs microseconds in process.
+func insertAttempts(ctx context.Context, tx *sql.Tx, records []store.AttemptInsert) error {
+	for _, r := range records {
+		if _, err := tx.ExecContext(ctx, insertAttempt, r.EventID, r.Action, r.JobID, r.Number, r.StartedAt.UnixMicro(),
+			r.Duration.Microseconds(), string(r.Outcome), r.Code, r.Reply, r.Error); err != nil {
+			return fmt.Errorf("record attempts: %w", err)
+		}
+	}
+	return nil
+}
+
+// RecordAttempt records an attempt of a queued job, in a transaction of
+// its own on the writer's connection, like River's own writes. It commits
+// without an fsync (withoutFsync): lost to a power cut, the attempt shows
+// as River recorded it (see store.SetJobs).
+func (db *DB) RecordAttempt(ctx context.Context, args hookd.JobArgs, jobID int64, r hookd.AttemptRecord) error {
+	conn, release, err := db.withoutFsync(ctx)
+	if err != nil {
+		return fmt.Errorf("record attempt: %w", err)
+	}
+	defer release()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
+	if err := insertAttempts(ctx, tx, []store.AttemptInsert{store.NewAttemptInsert(args, jobID, r)}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record attempt: commit: %w", err)
+	}
+	return nil
 }
 
 // ClaimDue claims the events whose outbox is due, oldest due first.
@@ -738,8 +806,8 @@ func (db *DB) RetryNow(ctx context.Context, jobIDs []int64) error {
 	return nil
 }
 
-// Prune deletes expired events whose work all succeeded, with their jobs.
-// It walks the table from its oldest ID, so it needs no index on expiry.
+// Prune deletes expired events whose work all succeeded, with their jobs
+// and attempts. It walks the table from its oldest ID, so it needs no index on expiry.
 func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -771,6 +839,9 @@ func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) 
 	if _, err := tx.ExecContext(ctx, `DELETE FROM river_job WHERE json_extract(args, '$.event_id') IN `+in, ids...); err != nil {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM hookd_attempt WHERE event_id IN `+in, ids...); err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM hookd_event WHERE id IN `+in, ids...); err != nil {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
@@ -799,14 +870,46 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	queued, err := db.jobs(ctx, `WHERE json_extract(args, '$.event_id') = ? ORDER BY id`, id)
+	queued, errs, err := db.jobs(ctx, `WHERE json_extract(args, '$.event_id') = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := store.SetJobs(ev, queued, pending, settled); err != nil {
+	attempts, err := db.attempts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.SetJobs(ev, store.EventJobs{Queued: queued, RiverErrors: errs, Pending: pending, Settled: settled,
+		Attempts: attempts}); err != nil {
 		return nil, err
 	}
 	return ev, nil
+}
+
+// attempts reads the rows of hookd_attempt of event id, in the order they
+// were written.
+func (db *DB) attempts(ctx context.Context, id string) ([]store.AttemptRow, error) {
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	rows, err := db.read.QueryContext(rctx, `SELECT job_id, number, started_at, duration_us, outcome, code, reply, error
+		FROM hookd_attempt WHERE event_id = ? ORDER BY rowid`, id)
+	if err != nil {
+		return nil, store.ReadError("attempts", err, rctx, ctx, db.readTimeout)
+	}
+	defer rows.Close()
+	var out []store.AttemptRow
+	for rows.Next() {
+		var a store.AttemptRow
+		var started, duration int64
+		if err := rows.Scan(&a.JobID, &a.Number, &started, &duration, &a.Outcome, &a.Code, &a.Reply, &a.Error); err != nil {
+			return nil, store.ReadError("attempts", err, rctx, ctx, db.readTimeout)
+		}
+		a.StartedAt, a.Duration = time.UnixMicro(started).UTC(), time.Duration(duration)*time.Microsecond
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.ReadError("attempts", err, rctx, ctx, db.readTimeout)
+	}
+	return out, nil
 }
 
 // EventWithoutJobs returns one event without its jobs and status: what a worker
@@ -840,31 +943,33 @@ const jobColumns = `SELECT id, json_extract(args, '$.event_id'), json_extract(ar
 	json_extract(args, '$.type'), json_extract(args, '$.action'), state, attempt, max_attempts, json(coalesce(errors, '[]'))
 	FROM river_job `
 
-func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
+// jobs reads River's jobs, and their errors columns.
+func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, [][]byte, error) {
 	rctx, cancel := db.readContext(ctx)
 	defer cancel()
 	rows, err := db.read.QueryContext(rctx, jobColumns+where, args...)
 	if err != nil {
-		return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
+		return nil, nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
 	}
 	defer rows.Close()
 	var jobs []*hookd.Job
+	var allErrs [][]byte
 	for rows.Next() {
 		j := &hookd.Job{}
 		var state string
 		var errs []byte
 		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
 			&j.MaxAttempts, &errs); err != nil {
-			return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
+			return nil, nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
 		}
 		j.State = store.JobState(state, j.Attempts)
 		j.LastError = store.LastError(errs)
-		jobs = append(jobs, j)
+		jobs, allErrs = append(jobs, j), append(allErrs, errs)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
+		return nil, nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
 	}
-	return jobs, nil
+	return jobs, allErrs, nil
 }
 
 // eventStatus is an event's status: pending while its outbox holds jobs,
@@ -1106,7 +1211,7 @@ func (db *DB) Jobs(ctx context.Context, f hookd.JobFilter) ([]*hookd.Job, string
 	}
 	limit := store.Limit(f.Limit)
 	args = append(args, limit+1)
-	jobs, err := db.jobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", args...)
+	jobs, _, err := db.jobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", args...)
 	if err != nil {
 		return nil, "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -725,6 +726,71 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 	})
 
+	t.Run("AttemptHistory", func(t *testing.T) {
+		s, ctx := setup(t)
+		until := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		sub := Submission("svc", "k", `{}`, 2)
+		sub.ClaimedUntil = until
+		mustAccept(t, s, sub)
+		start := time.Now().UTC().Truncate(time.Microsecond)
+		// Job 0's first attempt succeeds, with a long reply: the event's
+		// row keeps its start. Job 1's fails and retries.
+		ok := hookd.Attempt{Job: sub.Jobs[0], StartedAt: start, FinishedAt: start.Add(1500 * time.Microsecond),
+			Reply: hookd.Reply{Code: 250, Text: "2.0.0 Ok: queued as " + strings.Repeat("é", 100)}}
+		failed := hookd.Attempt{Job: sub.Jobs[1], StartedAt: start.Add(time.Millisecond), FinishedAt: start.Add(3 * time.Millisecond),
+			Reply: hookd.Reply{Code: 503, Text: "<h1>down for maintenance</h1>"}, Error: "forward: POST http://x: 503 Service Unavailable",
+			RetryAt: time.Now().Add(time.Hour)}
+		if got, err := s.Settle(ctx, []hookd.Settlement{{Claim: hookd.Claim{EventID: sub.Event.ID, Until: until},
+			Attempts: []hookd.Attempt{ok, failed}}}); err != nil || len(got) != 1 {
+			t.Fatalf("Settle = %v, %v", got, err)
+		}
+		ev, err := s.Event(ctx, sub.Event.ID)
+		if err != nil || len(ev.Jobs) != 2 || !ev.Jobs[0].Settled || ev.Jobs[1].ID == 0 {
+			t.Fatalf("Event = %v, jobs %s; want the success settled and the failure queued", err, jobsString(ev.Jobs))
+		}
+		// River runs job 1 twice more: a failure without an answer, then
+		// a success.
+		jobID := ev.Jobs[1].ID
+		second := hookd.AttemptRecord{Number: 2, StartedAt: start.Add(time.Minute), Duration: 10 * time.Second,
+			Outcome: hookd.AttemptRetrying, Error: "forward: POST http://x: context deadline exceeded"}
+		third := hookd.AttemptRecord{Number: 3, StartedAt: start.Add(2 * time.Minute), Duration: 2 * time.Millisecond,
+			Outcome: hookd.AttemptSucceeded, Code: 200, Reply: "ok\x00" + strings.Repeat("x", 300)}
+		for _, r := range []hookd.AttemptRecord{second, third} {
+			if err := s.RecordAttempt(ctx, sub.Jobs[1].Args, jobID, r); err != nil {
+				t.Fatalf("RecordAttempt(%d): %v", r.Number, err)
+			}
+		}
+		ev, err = s.Event(ctx, sub.Event.ID)
+		if err != nil || len(ev.Jobs) != 2 {
+			t.Fatalf("Event = %v, jobs %s", err, jobsString(ev.Jobs))
+		}
+		// The settled success keeps 64 bytes of its reply, whole runes.
+		settledReply := "2.0.0 Ok: queued as " + strings.Repeat("é", 22)
+		want := [][]hookd.AttemptRecord{
+			{{Number: 1, StartedAt: start, Duration: 1500 * time.Microsecond, Outcome: hookd.AttemptSucceeded, Code: 250, Reply: settledReply}},
+			{
+				{Number: 1, StartedAt: failed.StartedAt, Duration: 2 * time.Millisecond, Outcome: hookd.AttemptRetrying, Code: 503,
+					Reply: "<h1>down for maintenance</h1>", Error: failed.Error},
+				second,
+				// NUL is replaced, the reply cut to 256 bytes.
+				{Number: 3, StartedAt: third.StartedAt, Duration: third.Duration, Outcome: hookd.AttemptSucceeded, Code: 200,
+					Reply: "ok\uFFFD" + strings.Repeat("x", 256-len("ok\uFFFD"))},
+			},
+		}
+		for i, j := range ev.Jobs {
+			if len(j.History) != len(want[i]) {
+				t.Errorf("job %d: history %+v, want %d attempts", i, j.History, len(want[i]))
+				continue
+			}
+			for n, got := range j.History {
+				if w := want[i][n]; got.Number != w.Number || !got.StartedAt.Equal(w.StartedAt) || got.Duration != w.Duration ||
+					got.Outcome != w.Outcome || got.Code != w.Code || got.Reply != w.Reply || got.Error != w.Error {
+					t.Errorf("job %d attempt %d:\n got %+v\nwant %+v", i, n+1, got, w)
+				}
+			}
+		}
+	})
+
 	t.Run("ReplayOfOneActionBesideAnotherRetrying", func(t *testing.T) {
 		s, ctx := setup(t)
 		sub := Submission("svc", "k", `{}`, 2)
@@ -811,6 +877,20 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		done, done2, working, live := expired("done", 0), expired("done2", 0), expired("working", 1), Submission("svc", "live", `{}`, 0)
 		mustAccept(t, s, done, done2, working, live)
 		mustDispatch(t, s, 1) // working's job is queued, unfinished
+		// Each event has an attempt recorded: the pruned ones' go with them.
+		counter, ok := s.(interface {
+			AttemptRows(ctx context.Context, eventID string) (int, error)
+		})
+		if !ok {
+			t.Fatal("the store does not count its attempt rows: give it AttemptRows in an export_test.go")
+		}
+		for _, sub := range []hookd.Submission{done, done2, working, live} {
+			args := hookd.JobArgs{EventID: sub.Event.ID, Service: "svc", Action: hookd.ActionEmail}
+			r := hookd.AttemptRecord{Number: 1, StartedAt: time.Now(), Outcome: hookd.AttemptSucceeded, Code: 250}
+			if err := s.RecordAttempt(ctx, args, 1, r); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if n, err := s.Prune(ctx, time.Now(), 1); n != 1 || err != nil {
 			t.Fatalf("Prune(limit 1) = %d, %v; want 1", n, err)
 		}
@@ -829,6 +909,11 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 		if jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{}); len(jobs) != 1 {
 			t.Errorf("%d jobs left, want working's 1", len(jobs))
+		}
+		for sub, want := range map[*hookd.Submission]int{&done: 0, &done2: 0, &working: 1, &live: 1} {
+			if n, err := counter.AttemptRows(ctx, sub.Event.ID); err != nil || n != want {
+				t.Errorf("%s: %d attempt rows, %v; want %d", sub.Event.IdempotencyKey, n, err, want)
+			}
 		}
 	})
 
