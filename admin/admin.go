@@ -36,15 +36,37 @@ type JobJSON struct {
 	Attempts    int    `json:"attempts"`
 	MaxAttempts int    `json:"max_attempts"`
 	LastError   string `json:"last_error"`
+	// History is the job's attempts, oldest first: on an event's detail
+	// only ("attempts" is taken by their count).
+	History []AttemptJSON `json:"history,omitzero"`
 }
 
-// NewEventJSON converts ev; detail adds its jobs, headers and body.
+// AttemptJSON is one attempt of a job as the API and the CLI show it.
+type AttemptJSON struct {
+	Number     int       `json:"number"`
+	StartedAt  time.Time `json:"started_at"`
+	DurationMS float64   `json:"duration_ms"` // to the microsecond
+	Outcome    string    `json:"outcome"`
+	Code       int       `json:"code"`  // HTTP status or SMTP reply code; 0: no answer
+	Reply      string    `json:"reply"` // start of the response body, or the SMTP reply's text
+	Error      string    `json:"error"`
+}
+
+// NewEventJSON converts ev; detail adds its jobs with their attempts,
+// headers and body.
 func NewEventJSON(ev *hookd.Event, detail bool) EventJSON {
 	e := EventJSON{ID: ev.ID, Service: ev.Service, IdempotencyKey: ev.IdempotencyKey, ReceivedAt: ev.ReceivedAt, Status: string(ev.Status)}
 	if detail {
 		e.Jobs = []JobJSON{}
 		for _, j := range ev.Jobs {
-			e.Jobs = append(e.Jobs, NewJobJSON(j))
+			jj := NewJobJSON(j)
+			jj.History = []AttemptJSON{}
+			for _, a := range j.History {
+				jj.History = append(jj.History, AttemptJSON{Number: a.Number, StartedAt: a.StartedAt,
+					DurationMS: float64(a.Duration.Microseconds()) / 1000, Outcome: string(a.Outcome), Code: a.Code,
+					Reply: a.Reply, Error: a.Error})
+			}
+			e.Jobs = append(e.Jobs, jj)
 		}
 		e.Header = ev.Header
 		body := string(ev.Body)
