@@ -440,8 +440,9 @@ func encodeSettled(attempts []hookd.Attempt) []byte {
 // that became queued jobs (SplitSettlement's queued), given the jobs River
 // made of them (their IDs and encoded args, in any order): each attempt
 // is found by its event and action, which are one job's in a settlement
-// batch.
-func NewAttemptRows(queued []hookd.Attempt, jobIDs []int64, jobArgs [][]byte) ([]AttemptInsert, error) {
+// batch. An attempt whose job is not found is left out rather than fail
+// the settlement: its history then shows River's record of it.
+func NewAttemptRows(queued []hookd.Attempt, jobIDs []int64, jobArgs [][]byte) []AttemptInsert {
 	type key struct {
 		event  string
 		action int
@@ -449,20 +450,17 @@ func NewAttemptRows(queued []hookd.Attempt, jobIDs []int64, jobArgs [][]byte) ([
 	ids := make(map[key]int64, len(jobIDs))
 	for i, id := range jobIDs {
 		var args hookd.JobArgs
-		if err := json.Unmarshal(jobArgs[i], &args); err != nil {
-			return nil, fmt.Errorf("job %d: args: %w", id, err)
+		if json.Unmarshal(jobArgs[i], &args) == nil {
+			ids[key{args.EventID, args.ActionIndex}] = id
 		}
-		ids[key{args.EventID, args.ActionIndex}] = id
 	}
 	out := make([]AttemptInsert, 0, len(queued))
 	for _, a := range queued {
-		id, ok := ids[key{a.Job.Args.EventID, a.Job.Args.ActionIndex}]
-		if !ok {
-			return nil, fmt.Errorf("event %s: no job queued for action %d", a.Job.Args.EventID, a.Job.Args.ActionIndex)
+		if id, ok := ids[key{a.Job.Args.EventID, a.Job.Args.ActionIndex}]; ok {
+			out = append(out, NewAttemptInsert(a.Job.Args, id, a.Record(1)))
 		}
-		out = append(out, NewAttemptInsert(a.Job.Args, id, a.Record(1)))
 	}
-	return out, nil
+	return out
 }
 
 // AttemptInsert is a row to write into the attempts table, its text made

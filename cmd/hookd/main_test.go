@@ -219,6 +219,8 @@ func TestConcurrentIdenticalRequests(t *testing.T) {
 		if msgs[0].To[0] != "ada@example.com" || msgs[0].Subject == "" || !strings.Contains(msgs[0].Body, "ada@example.com") {
 			t.Errorf("email = %+v", msgs[0])
 		}
+		// A first attempt that succeeded keeps its record in the event's row.
+		checkHistory(t, job(t, ev, 0), []attemptWant{{"succeeded", 250, "2.0.0 OK: queued"}})
 	})
 }
 

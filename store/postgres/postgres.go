@@ -537,11 +537,7 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		jobIDs[i], jobArgs[i] = row.ID, row.EncodedArgs
 	}
 	if len(params) > 0 {
-		records, err := store.NewAttemptRows(queuedAttempts, jobIDs, jobArgs)
-		if err != nil {
-			return nil, fmt.Errorf("settle: %w", err)
-		}
-		if err := insertAttempts(ctx, tx, records); err != nil {
+		if err := insertAttempts(ctx, tx, store.NewAttemptRows(queuedAttempts, jobIDs, jobArgs)); err != nil {
 			return nil, wrap("settle", err)
 		}
 	}

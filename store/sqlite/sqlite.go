@@ -573,11 +573,7 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		for i, j := range inserted {
 			ids[i], args[i] = j.ID, j.EncodedArgs
 		}
-		records, err := store.NewAttemptRows(queuedAttempts, ids, args)
-		if err != nil {
-			return nil, fmt.Errorf("settle: %w", err)
-		}
-		if err := insertAttempts(ctx, tx, records); err != nil {
+		if err := insertAttempts(ctx, tx, store.NewAttemptRows(queuedAttempts, ids, args)); err != nil {
 			return nil, fmt.Errorf("settle: %w", err)
 		}
 	}
