@@ -184,8 +184,12 @@ func (e *StatusError) Error() string {
 	return b.String()
 }
 
-// snippet returns at most maxSnippet bytes of body (hookd.Snippet).
-func snippet(body []byte) string { return hookd.Snippet(string(body), maxSnippet) }
+// snippet returns at most maxSnippet bytes of body (hookd.Snippet),
+// copying no more of it than that: it runs for every delivery. The byte
+// past the cut lets Snippet see that it cuts.
+func snippet(body []byte) string {
+	return hookd.Snippet(string(body[:min(len(body), maxSnippet+1)]), maxSnippet)
+}
 
 // redactURL returns raw without its password and query, which may carry
 // credentials (tokens in query strings are common), for error messages
