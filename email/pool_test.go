@@ -2,11 +2,10 @@ package email
 
 import (
 	"errors"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/wneessen/go-mail"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/smtptest"
@@ -192,7 +191,7 @@ func TestSendReusedConnectionReplies(t *testing.T) {
 		if err == nil || hookd.IsPermanent(err) != tc.permanent {
 			t.Fatalf("%d: err = %v, want permanent=%v", tc.code, err, tc.permanent)
 		}
-		if se, ok := errors.AsType[*mail.SendError](err); !ok || se.ErrorCode() != tc.code {
+		if te, ok := errors.AsType[*textproto.Error](err); !ok || te.Code != tc.code {
 			t.Errorf("%d: error %v does not carry the reply code", tc.code, err)
 		}
 		if !strings.Contains(err.Error(), "(smtptest)") {

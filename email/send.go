@@ -97,14 +97,14 @@ func (s *Sender) Send(ctx context.Context, m Message) (hookd.Reply, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	err := s.send(ctx, msg)
+	text, err := s.send(ctx, msg)
 	if err == nil {
-		// go-mail keeps the text of the server's reply to the data; the
-		// code is 250, the only one its client takes for success there.
-		return hookd.Reply{Code: 250, Text: hookd.Snippet(s.redact(oneLine(msg.ServerResponse())), hookd.MaxReply)}, nil
+		// The text of the server's reply to the data; the code is 250,
+		// the only one the client takes for success there.
+		return hookd.Reply{Code: 250, Text: hookd.Snippet(s.redact(oneLine(text)), hookd.MaxReply)}, nil
 	}
 	var reply hookd.Reply
-	if code, text, ok := serverReply(err.Error()); ok {
+	if code, text, ok := replyOf(err); ok {
 		reply = hookd.Reply{Code: code, Text: hookd.Snippet(s.redact(text), hookd.MaxReply)}
 	}
 	err = classify(err)
@@ -124,33 +124,33 @@ func (s *Sender) Close() error {
 // send sends msg on a pooled connection. When a connection that was kept
 // open fails before the server accepted anything (the server closed it
 // while it was idle), msg is sent once more on a new connection.
-func (s *Sender) send(ctx context.Context, msg *mail.Msg) error {
+func (s *Sender) send(ctx context.Context, msg *mail.Msg) (reply string, err error) {
 	c, err := s.pool.get(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
-	healthy, err := c.send(ctx, msg)
+	reply, healthy, err := c.send(ctx, msg)
 	if err != nil && c.reused && unsent(err) && ctx.Err() == nil {
 		if c, err = s.pool.redial(ctx, c); err != nil {
-			return err
+			return "", err
 		}
-		healthy, err = c.send(ctx, msg)
+		reply, healthy, err = c.send(ctx, msg)
 	}
 	s.pool.put(c, healthy)
-	return err
+	return reply, err
 }
 
 // unsent reports whether err shows that the server took nothing of the
 // message: the failure came before its data, and was no reply refusing it
 // (a connection error, or 421: the server is closing the connection).
 func unsent(err error) bool {
-	se, ok := errors.AsType[*mail.SendError](err)
+	te, ok := errors.AsType[*txError](err)
 	if !ok {
 		return false
 	}
-	switch se.Reason {
-	case mail.ErrConnCheck, mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData:
-		code := se.ErrorCode()
+	switch te.step {
+	case stepMail, stepRcpt, stepData:
+		code, _, _ := replyOf(err)
 		return code == 0 || code == 421
 	}
 	return false
@@ -244,21 +244,12 @@ func (s *Sender) connect(ctx context.Context, network, addr string) (net.Conn, e
 
 // classify marks err permanent when retrying cannot help.
 func classify(err error) error {
-	if se, ok := errors.AsType[*mail.SendError](err); ok {
-		switch se.Reason {
-		case mail.ErrGetSender, mail.ErrGetRcpts, mail.ErrNoUnencoded:
-			return hookd.Permanent(err)
-		}
-		// IsTemp is false for errors without a reply code too (a broken
-		// connection while writing), so decide by the reply code.
-		if code := se.ErrorCode(); code >= 500 && code <= 599 {
-			return hookd.Permanent(err)
-		}
-		return err
+	if te, ok := errors.AsType[*txError](err); ok && te.step == stepCompose {
+		return hookd.Permanent(err)
 	}
-	// Replies before the transaction: the greeting, EHLO, STARTTLS, AUTH
-	// (535 for bad credentials).
-	if te, ok := errors.AsType[*textproto.Error](err); ok && te.Code >= 500 && te.Code <= 599 {
+	// A reply in the transaction, or before it: the greeting, EHLO,
+	// STARTTLS, AUTH (535 for bad credentials).
+	if code, _, _ := replyOf(err); code >= 500 && code <= 599 {
 		return hookd.Permanent(err)
 	}
 	return err
@@ -271,7 +262,7 @@ func classify(err error) error {
 // DATA writer: … affected message ID: …") only hide what the server said.
 func (s *Sender) wrap(err error) error {
 	text := err.Error()
-	if code, r, ok := serverReply(text); ok {
+	if code, r, ok := replyOf(err); ok {
 		text = strconv.Itoa(code) + " " + r
 	}
 	msg := fmt.Sprintf("email: send via %s: %s", s.endpoint, s.redact(text))
@@ -280,6 +271,17 @@ func (s *Sender) wrap(err error) error {
 		return hookd.Permanent(e)
 	}
 	return e
+}
+
+// replyOf returns the server's reply that err carries: its code and its
+// text on one line; ok is false when the server said nothing (a broken
+// connection, a timeout).
+func replyOf(err error) (code int, text string, ok bool) {
+	if te, ok := errors.AsType[*textproto.Error](err); ok {
+		return te.Code, oneLine(te.Msg), true
+	}
+	// go-mail's dialling errors keep the reply only in their text.
+	return serverReply(err.Error())
 }
 
 // replyText finds an SMTP reply as net/textproto prints it: the code, then

@@ -5,12 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/wneessen/go-mail"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/smtptest"
@@ -97,7 +96,7 @@ func TestSendTransientReply(t *testing.T) {
 		if reply.Code != code || !strings.HasPrefix(reply.Text, "4.3.") || !strings.HasSuffix(reply.Text, "(smtptest)") {
 			t.Errorf("%d: reply = %+v, want the server's code and text", code, reply)
 		}
-		if se, ok := errors.AsType[*mail.SendError](err); !ok || se.ErrorCode() != code {
+		if te, ok := errors.AsType[*textproto.Error](err); !ok || te.Code != code {
 			t.Errorf("%d: error %v does not carry the reply code", code, err)
 		}
 		if !strings.HasPrefix(err.Error(), "email: send via smtp://127.0.0.1:") {
@@ -124,7 +123,7 @@ func TestSendPermanentReply(t *testing.T) {
 		if reply.Code != code || !strings.HasPrefix(reply.Text, "5.") || !strings.HasSuffix(err.Error(), reply.Text) {
 			t.Errorf("%d: reply = %+v, want the server's code and the text the error ends with (%q)", code, reply, err)
 		}
-		if se, ok := errors.AsType[*mail.SendError](err); !ok || se.ErrorCode() != code {
+		if te, ok := errors.AsType[*textproto.Error](err); !ok || te.Code != code {
 			t.Errorf("%d: error %v does not carry the reply code", code, err)
 		}
 		if srv.Attempts() != 1 {
