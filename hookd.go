@@ -33,8 +33,34 @@ type Service struct {
 	// (config.DefaultIdempotencyTTL).
 	IdempotencyTTL time.Duration
 
+	// Retention is how long the service's finished events are kept
+	// (config: retention, keep_failed).
+	Retention Retention
+
 	// Actions run in the background for every accepted event.
 	Actions []Action
+}
+
+// Retention says when Store.Prune deletes a service's finished events.
+// The zero value keeps an event whose work all succeeded until its
+// idempotency key expires, and a failed one until a replay succeeds.
+type Retention struct {
+	// Keep is how long after it was received a finished event is kept.
+	// An event's row is what remembers its idempotency key, so it is
+	// never deleted before the key expires, whatever Keep says (the
+	// configuration refuses a retention shorter than idempotency_ttl).
+	Keep time.Duration
+
+	// DeleteFailed deletes failed events too once Keep has passed (config:
+	// keep_failed: false). By default they stay, as dead letters, until
+	// replayed and done. Pending events are never deleted.
+	DeleteFailed bool
+}
+
+// Prunable reports whether an event of status s may be deleted under r,
+// once past its retention.
+func (r Retention) Prunable(s EventStatus) bool {
+	return s == EventSucceeded || s == EventFailed && r.DeleteFailed
 }
 
 // KeySources returns where the idempotency key of s's events is looked
@@ -307,6 +333,42 @@ type Backlog struct {
 	Oldest time.Time
 }
 
+// PruneRequest is one batch of a pruning pass (Store.Prune). A pass walks
+// every service that has events, in name order, and each one's events
+// oldest first, up to its retention's horizon: it starts from the zero
+// PruneCursor and passes each result's Next to the following call until
+// one is Done. Events a pass leaves (failed, pending) are looked at again
+// by the next pass, not by the next batch.
+type PruneRequest struct {
+	// Now is the time the retentions are measured from.
+	Now time.Time
+	// Retention holds each service's retention, by name; a service not
+	// in it (removed from the configuration) has the zero Retention.
+	Retention map[string]Retention
+	// From is where the previous batch of the pass stopped.
+	From PruneCursor
+	// Limit bounds the events deleted, and so the transaction's length.
+	Limit int
+}
+
+// PruneCursor is where a pruning pass has got to.
+type PruneCursor struct {
+	Service string // the service being walked; "" before the first
+	After   string // the last event ID of Service looked at; "" for none
+}
+
+// PruneResult is what one Store.Prune call did.
+type PruneResult struct {
+	Deleted int
+	// Next is where the pass goes on from; Done when it walked every
+	// service to its horizon.
+	Next PruneCursor
+	Done bool
+	// Held is how long the deleting transaction took, from its begin to
+	// its commit: on SQLite, how long it held the one writer.
+	Held time.Duration
+}
+
 // Result is the outcome of one Submission. EventID is the new event's ID
 // for Accepted, the original's for Duplicate and Conflict.
 type Result struct {
@@ -406,12 +468,12 @@ type Store interface {
 	// An until in the past gives the work up to the dispatchers.
 	RenewClaims(ctx context.Context, claims []Claim, until time.Time) ([]Claim, error)
 
-	// Prune deletes up to limit events, oldest first, whose idempotency key
-	// expired before now and whose work all succeeded, with their jobs and
-	// their attempts' records, and
-	// returns how many it deleted. Failed and pending events stay: they
-	// are the dead letters and the work in progress.
-	Prune(ctx context.Context, now time.Time, limit int) (int, error)
+	// Prune deletes, with their jobs and their attempts' records, up to r.Limit finished events that
+	// are past their service's retention (see PruneRequest), in one
+	// short transaction, walking from r.From; it returns how many it
+	// deleted and where the next call goes on from. Pending events are
+	// never deleted.
+	Prune(ctx context.Context, r PruneRequest) (PruneResult, error)
 
 	// Backlog counts the work waiting, for operators' gauges. It reads
 	// indexes only where it can; a scrape calls it.

@@ -698,42 +698,104 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 // jobKind is the River kind of hookd's jobs, as an SQL literal.
 const jobKind = `'hookd_action'`
 
-// Prune deletes expired events whose work all succeeded, with their jobs
+// Prune deletes a batch of events past their retention, with their jobs
 // and attempts.
-// It walks the table from its oldest ID, so it needs no index on expiry;
+// It finds them outside the transaction, walking the index on (service,
+// id) of each service from the cursor (store.PruneCandidates); the
+// transaction checks them again, locking them, and deletes them by ID.
 // SKIP LOCKED leaves events another process is touching for next time.
-func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) {
+func (db *DB) Prune(ctx context.Context, r hookd.PruneRequest) (hookd.PruneResult, error) {
+	names, err := db.serviceNames(ctx)
+	if err != nil {
+		return hookd.PruneResult{}, wrap("prune", err)
+	}
+	ids, next, done, err := store.PruneCandidates(ctx, r, names, db.pruneScan)
+	if err != nil {
+		return hookd.PruneResult{}, wrap("prune", err)
+	}
+	res := hookd.PruneResult{Next: next, Done: done}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	res.Deleted, res.Held, err = db.deleteEvents(ctx, r.Retention, ids)
+	return res, err
+}
+
+// pruneScan is store.PruneScan. The row comparisons are what the index
+// on (service, id) serves and the primary key cannot: on e.id alone the
+// planner walks the primary key, in the heap's order, and filters on
+// the service, reading every other service's events on the way. The
+// statement is planned for its parameters each time (an unnamed
+// statement): the generic plan a cached statement gets after five runs
+// does not see that the service and range pick one stretch of that index.
+func (db *DB) pruneScan(ctx context.Context, service, after, before string, cutoff, now time.Time, n int) ([]store.PruneRow, error) {
+	rows, err := db.pool.Query(ctx, `SELECT e.id,
+		CASE WHEN e.received_at < $1 AND e.expires_at < $2 AND e.pending_jobs IS NULL THEN `+statusSQL+` ELSE '' END
+		FROM hookd_event e WHERE e.service = $3 AND (e.service, e.id) > ($3, $4) AND (e.service, e.id) < ($3, $5)
+		ORDER BY e.service, e.id LIMIT $6`,
+		pgx.QueryExecModeCacheDescribe, cutoff, now, service, after, before, n)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.PruneRow, error) {
+		var r store.PruneRow
+		err := row.Scan(&r.ID, &r.Status)
+		return r, err
+	})
+}
+
+// serviceNames lists the services that have events, in name order.
+func (db *DB) serviceNames(ctx context.Context) ([]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT service FROM `+services+` s ORDER BY service`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// deleteEvents deletes, with their jobs, those of ids that their service's
+// retention still lets go: found outside the transaction, an event may
+// have been replayed since. It returns how many it deleted and how long
+// the transaction took.
+func (db *DB) deleteEvents(ctx context.Context, retention map[string]hookd.Retention, ids []string) (int, time.Duration, error) {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
-		return 0, wrap("prune", err)
+		return 0, 0, wrap("prune", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	rows, err := tx.Query(ctx, `SELECT e.id FROM hookd_event e
-		WHERE e.expires_at < $1 AND e.pending_jobs IS NULL AND `+statusSQL+` = 'succeeded'
-		ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+	start := time.Now()
+	rows, err := tx.Query(ctx, `SELECT e.id, e.service, `+statusSQL+` FROM hookd_event e
+		WHERE e.id = ANY($1) AND e.pending_jobs IS NULL FOR UPDATE SKIP LOCKED`, ids)
 	if err != nil {
-		return 0, wrap("prune", err)
+		return 0, 0, wrap("prune", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return 0, wrap("prune", err)
+	var del []string
+	var id, service string
+	var status hookd.EventStatus
+	if _, err := pgx.ForEachRow(rows, []any{&id, &service, &status}, func() error {
+		if retention[service].Prunable(status) {
+			del = append(del, id)
+		}
+		return nil
+	}); err != nil {
+		return 0, 0, wrap("prune", err)
 	}
-	if len(ids) == 0 {
-		return 0, nil
+	if len(del) == 0 {
+		return 0, time.Since(start), nil
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM river_job WHERE args ->> 'event_id' = ANY($1) AND kind = `+jobKind, ids); err != nil {
-		return 0, wrap("prune", err)
+	if _, err := tx.Exec(ctx, `DELETE FROM river_job WHERE args ->> 'event_id' = ANY($1) AND kind = `+jobKind, del); err != nil {
+		return 0, 0, wrap("prune", err)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM hookd_attempt WHERE event_id = ANY($1)`, ids); err != nil {
-		return 0, wrap("prune", err)
+	if _, err := tx.Exec(ctx, `DELETE FROM hookd_attempt WHERE event_id = ANY($1)`, del); err != nil {
+		return 0, 0, wrap("prune", err)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM hookd_event WHERE id = ANY($1)`, ids); err != nil {
-		return 0, wrap("prune", err)
+	if _, err := tx.Exec(ctx, `DELETE FROM hookd_event WHERE id = ANY($1)`, del); err != nil {
+		return 0, 0, wrap("prune", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, wrap("prune: commit", err)
+		return 0, 0, wrap("prune: commit", err)
 	}
-	return len(ids), nil
+	return len(del), time.Since(start), nil
 }
 
 // statusSQL computes an event's status from the latest job of each action.

@@ -802,49 +802,123 @@ func (db *DB) RetryNow(ctx context.Context, jobIDs []int64) error {
 	return nil
 }
 
-// Prune deletes expired events whose work all succeeded, with their jobs
-// and attempts. It walks the table from its oldest ID, so it needs no index on expiry.
-func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) {
+// Prune deletes a batch of events past their retention, with their jobs
+// and attempts.
+// It finds them on a read connection, walking the index on (service, id)
+// of each service from the cursor (store.PruneCandidates), so that the
+// writer is held only to check them again and delete them by ID: a few
+// milliseconds for a batch of a few hundred.
+func (db *DB) Prune(ctx context.Context, r hookd.PruneRequest) (hookd.PruneResult, error) {
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	names, err := db.serviceNames(rctx)
+	if err != nil {
+		return hookd.PruneResult{}, store.ReadError("prune", err, rctx, ctx, db.readTimeout)
+	}
+	ids, next, done, err := store.PruneCandidates(rctx, r, names, db.pruneScan)
+	if err != nil {
+		return hookd.PruneResult{}, store.ReadError("prune", err, rctx, ctx, db.readTimeout)
+	}
+	res := hookd.PruneResult{Next: next, Done: done}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	res.Deleted, res.Held, err = db.deleteEvents(ctx, r.Retention, ids)
+	return res, err
+}
+
+// pruneScan is store.PruneScan on the read pool.
+func (db *DB) pruneScan(ctx context.Context, service, after, before string, cutoff, now time.Time, n int) ([]store.PruneRow, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT e.id,
+		CASE WHEN e.received_at < ? AND e.expires_at < ? AND e.pending_jobs IS NULL THEN `+statusSQL+` ELSE '' END
+		FROM hookd_event e WHERE e.service = ? AND e.id > ? AND e.id < ? ORDER BY e.id LIMIT ?`,
+		cutoff.UnixMicro(), now.UnixMicro(), service, after, before, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.PruneRow
+	for rows.Next() {
+		var row store.PruneRow
+		if err := rows.Scan(&row.ID, &row.Status); err != nil {
+			return nil, err
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
+
+// serviceNames lists the services that have events, in name order.
+func (db *DB) serviceNames(ctx context.Context) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT service FROM `+services+` ORDER BY service`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// deleteEvents deletes, with their jobs, those of ids that their service's
+// retention still lets go: found on a read connection, an event may have
+// been replayed since. It returns how many it deleted and how long it held
+// the writer.
+func (db *DB) deleteEvents(ctx context.Context, retention map[string]hookd.Retention, ids []string) (int, time.Duration, error) {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, 0, unavailable(err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT e.id FROM hookd_event e
-		WHERE e.expires_at < ? AND e.pending_jobs IS NULL AND `+statusSQL+` = 'succeeded'
-		ORDER BY e.id LIMIT ?`, now.UnixMicro(), limit)
-	if err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
-	}
-	var ids []any
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("prune: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
-	}
-	if len(ids) == 0 {
-		return 0, nil
+	start := time.Now()
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
 	}
 	in := "(?" + strings.Repeat(", ?", len(ids)-1) + ")"
-	if _, err := tx.ExecContext(ctx, `DELETE FROM river_job WHERE json_extract(args, '$.event_id') IN `+in, ids...); err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
+	rows, err := tx.QueryContext(ctx, `SELECT e.id, e.service, `+statusSQL+` FROM hookd_event e
+		WHERE e.id IN `+in+` AND e.pending_jobs IS NULL`, args...)
+	if err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM hookd_attempt WHERE event_id IN `+in, ids...); err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
+	var del []any
+	for rows.Next() {
+		var id, service string
+		var status hookd.EventStatus
+		if err := rows.Scan(&id, &service, &status); err != nil {
+			rows.Close()
+			return 0, 0, fmt.Errorf("prune: %w", err)
+		}
+		if retention[service].Prunable(status) {
+			del = append(del, id)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM hookd_event WHERE id IN `+in, ids...); err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
+	if err := rows.Close(); err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
+	}
+	if len(del) == 0 {
+		return 0, time.Since(start), nil
+	}
+	in = "(?" + strings.Repeat(", ?", len(del)-1) + ")"
+	if _, err := tx.ExecContext(ctx, `DELETE FROM river_job WHERE json_extract(args, '$.event_id') IN `+in, del...); err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM hookd_attempt WHERE event_id IN `+in, del...); err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM hookd_event WHERE id IN `+in, del...); err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("prune: commit: %w", err)
+		return 0, 0, fmt.Errorf("prune: commit: %w", err)
 	}
-	return len(ids), nil
+	return len(del), time.Since(start), nil
 }
 
 // statusSQL computes an event's status from the latest job of each action.

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -868,13 +869,11 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 
 	t.Run("PruneDeletesOnlyExpiredAndDone", func(t *testing.T) {
 		s, ctx := setup(t)
-		expired := func(key string, jobs int) hookd.Submission {
-			sub := Submission("svc", key, `{}`, jobs)
-			sub.Event.ReceivedAt = sub.Event.ReceivedAt.Add(-48 * time.Hour)
-			sub.Event.ExpiresAt = sub.Event.ReceivedAt.Add(24 * time.Hour)
-			return sub
-		}
-		done, done2, working, live := expired("done", 0), expired("done2", 0), expired("working", 1), Submission("svc", "live", `{}`, 0)
+		// Received two days ago, keys remembered for a day: expired. The
+		// zero retention (a service not configured) deletes them once
+		// their work all succeeded.
+		done, done2 := Received(Submission("svc", "done", `{}`, 0), 48*time.Hour, 24*time.Hour), Received(Submission("svc", "done2", `{}`, 0), 48*time.Hour, 24*time.Hour)
+		working, live := Received(Submission("svc", "working", `{}`, 1), 48*time.Hour, 24*time.Hour), Submission("svc", "live", `{}`, 0)
 		mustAccept(t, s, done, done2, working, live)
 		mustDispatch(t, s, 1) // working's job is queued, unfinished
 		// Each event has an attempt recorded: the pruned ones' go with them.
@@ -891,11 +890,14 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 				t.Fatal(err)
 			}
 		}
-		if n, err := s.Prune(ctx, time.Now(), 1); n != 1 || err != nil {
-			t.Fatalf("Prune(limit 1) = %d, %v; want 1", n, err)
+		now, oldest := time.Now(), min(done.Event.ID, done2.Event.ID)
+		res, err := s.Prune(ctx, hookd.PruneRequest{Now: now, Limit: 1})
+		if err != nil || res.Deleted != 1 || res.Done || res.Next.Service != "svc" || res.Next.After != oldest {
+			t.Fatalf("Prune(limit 1) = %+v, %v; want 1 deleted, the pass to go on after %s", res, err, oldest)
 		}
-		if n, err := s.Prune(ctx, time.Now(), 100); n != 1 || err != nil {
-			t.Fatalf("Prune = %d, %v; want the other expired, succeeded event", n, err)
+		res, err = s.Prune(ctx, hookd.PruneRequest{Now: now, Limit: 100, From: res.Next})
+		if err != nil || res.Deleted != 1 || !res.Done {
+			t.Fatalf("Prune = %+v, %v; want the other expired, succeeded event, and the pass done", res, err)
 		}
 		for _, sub := range []hookd.Submission{done, done2} {
 			if _, err := s.Event(ctx, sub.Event.ID); hookd.ErrorCode(err) != hookd.ENotFound {
@@ -914,6 +916,128 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 			if n, err := counter.AttemptRows(ctx, sub.Event.ID); err != nil || n != want {
 				t.Errorf("%s: %d attempt rows, %v; want %d", sub.Event.IdempotencyKey, n, err, want)
 			}
+		}
+		if n := prunePass(t, s, hookd.PruneRequest{Now: now, Limit: 100}); n != 0 {
+			t.Errorf("a second pass pruned %d, want 0", n)
+		}
+	})
+
+	t.Run("PruneRetention", func(t *testing.T) {
+		s, ctx := setup(t)
+		const ttl = time.Hour
+		retention := map[string]hookd.Retention{"short": {Keep: ttl}, "long": {Keep: 72 * ttl}}
+		// Each settled after a first attempt that succeeded.
+		shortOld := Received(Submission("short", "old", `{}`, 1), 2*ttl, ttl)
+		shortNew := Received(Submission("short", "new", `{}`, 1), ttl/2, ttl)
+		longOld := Received(Submission("long", "old", `{}`, 1), 100*ttl, ttl)
+		longMid := Received(Submission("long", "mid", `{}`, 1), 2*ttl, ttl)
+		// Past its service's retention, but its key was stored to be
+		// remembered longer (the TTL was longer then): kept until it expires.
+		shortKey := Received(Submission("short", "key", `{}`, 1), 2*ttl, 3*ttl)
+		all := []hookd.Submission{shortOld, shortNew, longOld, longMid, shortKey}
+		for _, sub := range all {
+			settle(t, s, sub, "", time.Time{})
+		}
+		if n := prunePass(t, s, hookd.PruneRequest{Now: time.Now(), Retention: retention, Limit: 2}); n != 2 {
+			t.Fatalf("pruned %d, want 2 (short/old, long/old)", n)
+		}
+		for _, sub := range all {
+			_, err := s.Event(ctx, sub.Event.ID)
+			if gone := hookd.ErrorCode(err) == hookd.ENotFound; gone != (sub.Event == shortOld.Event || sub.Event == longOld.Event) {
+				t.Errorf("%s/%s: pruned %v (%v)", sub.Event.Service, sub.Event.IdempotencyKey, gone, err)
+			}
+		}
+		if n := prunePass(t, s, hookd.PruneRequest{Now: time.Now().Add(2 * ttl), Retention: retention, Limit: 100}); n != 2 {
+			t.Fatalf("two hours on, pruned %d, want 2 (short/new, short/key)", n)
+		}
+	})
+
+	t.Run("PruneKeepFailed", func(t *testing.T) {
+		s, ctx := setup(t)
+		const ttl = time.Hour
+		retention := map[string]hookd.Retention{"keep": {Keep: ttl}, "drop": {Keep: ttl, DeleteFailed: true}}
+		var kept, pruned []hookd.Submission
+		for _, svc := range []string{"keep", "drop"} {
+			failed := Received(Submission(svc, "failed", `{}`, 2), 2*ttl, ttl)
+			settle(t, s, failed, "550 no such user", time.Time{}) // both jobs failed for good
+			retrying := Received(Submission(svc, "retrying", `{}`, 1), 2*ttl, ttl)
+			settle(t, s, retrying, "503 busy", time.Now().Add(time.Hour))
+			outbox := Received(Submission(svc, "outbox", `{}`, 1), 2*ttl, ttl)
+			mustAccept(t, s, outbox)
+			succeeded := Received(Submission(svc, "succeeded", `{}`, 1), 2*ttl, ttl)
+			settle(t, s, succeeded, "", time.Time{})
+			kept, pruned = append(kept, retrying, outbox), append(pruned, succeeded)
+			if svc == "keep" {
+				kept = append(kept, failed)
+			} else {
+				pruned = append(pruned, failed)
+			}
+		}
+		if n := prunePass(t, s, hookd.PruneRequest{Now: time.Now(), Retention: retention, Limit: 100}); n != len(pruned) {
+			t.Fatalf("pruned %d, want %d", n, len(pruned))
+		}
+		for _, sub := range pruned {
+			if _, err := s.Event(ctx, sub.Event.ID); hookd.ErrorCode(err) != hookd.ENotFound {
+				t.Errorf("%s/%s: %v, want pruned", sub.Event.Service, sub.Event.IdempotencyKey, err)
+			}
+		}
+		for _, sub := range kept {
+			if _, err := s.Event(ctx, sub.Event.ID); err != nil {
+				t.Errorf("%s/%s was pruned: %v", sub.Event.Service, sub.Event.IdempotencyKey, err)
+			}
+		}
+		// The dropped dead letter's jobs went with it; the kept one's stay.
+		failed, _, err := s.Jobs(ctx, hookd.JobFilter{State: hookd.JobFailed})
+		if err != nil || len(failed) != 2 || failed[0].Service != "keep" || failed[1].Service != "keep" {
+			t.Errorf("failed jobs left = %s, %v; want keep/failed's 2", jobsString(failed), err)
+		}
+	})
+
+	t.Run("PruneWalksPastKeptEvents", func(t *testing.T) {
+		s, ctx := setup(t)
+		// Dead letters first, many more than a call looks at: the pass
+		// goes on from where each call stopped, and reaches the events
+		// behind them.
+		var dead []hookd.Submission
+		for i := range 30 {
+			sub := Received(Submission("svc", fmt.Sprint("dead-", i), `{}`, 1), 3*time.Hour, time.Hour)
+			sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+			dead = append(dead, sub)
+		}
+		mustAccept(t, s, dead...)
+		var settlements []hookd.Settlement
+		for _, sub := range dead {
+			settlements = append(settlements, hookd.Settlement{Claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil},
+				Attempts: attempts(sub, "550 no such user")})
+		}
+		if got, err := s.Settle(ctx, settlements); err != nil || len(got) != len(dead) {
+			t.Fatalf("Settle = %d, %v", len(got), err)
+		}
+		done := Received(Submission("svc", "done", `{}`, 0), 2*time.Hour, time.Hour)
+		mustAccept(t, s, done)
+		r := hookd.PruneRequest{Now: time.Now(), Limit: 1}
+		calls := 0
+		for deleted := 0; ; calls++ {
+			res, err := s.Prune(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if deleted += res.Deleted; res.Done {
+				if deleted != 1 {
+					t.Fatalf("the pass deleted %d, want 1", deleted)
+				}
+				break
+			}
+			if calls > 100 {
+				t.Fatalf("the pass is not done after %d calls: %+v", calls, res)
+			}
+			r.From = res.Next
+		}
+		if calls < 2 {
+			t.Errorf("one call looked at all %d events; want a bounded look (a few times its limit)", len(dead)+1)
+		}
+		if _, err := s.Event(ctx, done.Event.ID); hookd.ErrorCode(err) != hookd.ENotFound {
+			t.Errorf("done: %v, want pruned", err)
 		}
 	})
 
@@ -953,6 +1077,56 @@ func Submission(service, key, body string, n int) hookd.Submission {
 		})
 	}
 	return hookd.Submission{Event: ev, Jobs: jobs}
+}
+
+// Received returns sub as received ago, its key remembered for ttl: its
+// ID made from that time, as ingest makes it.
+func Received(sub hookd.Submission, ago, ttl time.Duration) hookd.Submission {
+	ev := *sub.Event
+	ev.ReceivedAt = ev.ReceivedAt.Add(-ago)
+	ev.ExpiresAt = ev.ReceivedAt.Add(ttl)
+	ev.ID = store.NewEventIDAt(ev.ReceivedAt)
+	sub.Event = &ev
+	sub.Jobs = slices.Clone(sub.Jobs)
+	for i := range sub.Jobs {
+		sub.Jobs[i].Args.EventID = ev.ID
+	}
+	return sub
+}
+
+// settle accepts sub claimed and settles its first attempts: succeeded
+// when errText is "", else failed, to retry at retryAt (zero: for good).
+func settle(t *testing.T, s hookd.Store, sub hookd.Submission, errText string, retryAt time.Time) {
+	t.Helper()
+	sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	mustAccept(t, s, sub)
+	a := attempts(sub, errText)
+	for i := range a {
+		a[i].RetryAt = retryAt
+	}
+	if got, err := s.Settle(context.Background(), []hookd.Settlement{{Claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil},
+		Attempts: a}}); err != nil || len(got) != 1 {
+		t.Fatalf("Settle = %v, %v", got, err)
+	}
+}
+
+// prunePass runs a pruning pass from r (a call, then one from each
+// result's Next until one is Done) and returns how many it deleted.
+func prunePass(t *testing.T, s hookd.Store, r hookd.PruneRequest) int {
+	t.Helper()
+	deleted := 0
+	for range 1000 {
+		res, err := s.Prune(context.Background(), r)
+		if err != nil {
+			t.Fatalf("Prune: %v", err)
+		}
+		if deleted += res.Deleted; res.Done {
+			return deleted
+		}
+		r.From = res.Next
+	}
+	t.Fatalf("the pass is not done after 1000 calls")
+	return 0
 }
 
 // attempts returns a first attempt, failed with errText or succeeded when
