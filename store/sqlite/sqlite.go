@@ -72,6 +72,10 @@ type Options struct {
 	ReadTimeout time.Duration
 }
 
+// JournalSizeLimit is the size the write-ahead log is cut back to after
+// it grew beyond it (SQLite's journal_size_limit).
+const JournalSizeLimit = 16 << 20
+
 // readConns is the size of the read pool: a few reads at once (admin
 // API, CLI, workers reading their event); SQLite serves them in parallel.
 const readConns = 4
@@ -111,6 +115,12 @@ func Open(path string, opts Options) (*DB, error) {
 		// A statement journal past 64 KiB goes to a temporary file, opened,
 		// written and closed per commit; in memory it is a copy per page.
 		q.Add("_pragma", "temp_store(MEMORY)")
+		// The WAL is reused from its start after each complete checkpoint,
+		// so it stays at its largest size: a read held open for long (a
+		// slow listing) can grow it far beyond the ~4 MiB of ordinary
+		// load. After such a spike it is cut back to this at its next
+		// reuse; at ordinary load it never reaches it, so this costs nothing.
+		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", JournalSizeLimit))
 		q.Set("_txlock", "immediate") // writers queue on BEGIN, not fail at COMMIT
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
