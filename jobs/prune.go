@@ -23,7 +23,7 @@ const (
 	DefaultPruneInterval = time.Minute
 	// DefaultPruneBatch bounds the events one transaction deletes: a few
 	// milliseconds of the writer's time on SQLite.
-	DefaultPruneBatch = 200
+	DefaultPruneBatch = 100
 	// maxPause bounds the pause between two batches.
 	maxPause = 50 * time.Millisecond
 )

@@ -26,18 +26,18 @@ func (f *fakePrunable) Prune(_ context.Context, r hookd.PruneRequest) (hookd.Pru
 
 func TestPrunerDeletesInBoundedBatches(t *testing.T) {
 	t.Parallel()
-	f := &fakePrunable{left: 450, calls: make(chan hookd.PruneRequest, 10)}
+	f := &fakePrunable{left: 2*DefaultPruneBatch + 50, calls: make(chan hookd.PruneRequest, 10)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	clock := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	retention := map[string]hookd.Retention{"svc": {Keep: time.Hour}}
 	go NewPruner(f, PrunerConfig{Retention: retention, Interval: time.Hour, Now: func() time.Time { return clock }}).Run(ctx)
 	var prev hookd.PruneCursor
-	for i, want := range []int{200, 200, 200} {
+	for i := range 3 { // two full batches and the rest
 		select {
 		case r := <-f.calls:
-			if r.Limit != want || !r.Now.Equal(clock) || r.Retention["svc"] != retention["svc"] || r.From != prev {
-				t.Fatalf("call %d: %+v; want limit %d at %v from %+v", i, r, want, clock, prev)
+			if r.Limit != DefaultPruneBatch || !r.Now.Equal(clock) || r.Retention["svc"] != retention["svc"] || r.From != prev {
+				t.Fatalf("call %d: %+v; want limit %d at %v from %+v", i, r, DefaultPruneBatch, clock, prev)
 			}
 			prev = hookd.PruneCursor{Service: "svc", After: fmt.Sprint(i + 1)}
 		case <-time.After(10 * time.Second):

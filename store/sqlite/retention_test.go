@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,9 +34,25 @@ type loadSim struct {
 	pruner *jobs.Pruner // nil: no pruning
 	rng    *rand.Rand
 	n      int
-	// longest is the longest pruning transaction so far.
-	longest time.Duration
-	deleted int
+	// held is how long each pruning transaction held the writer, accept
+	// how long each ingest batch took, and deleted the events pruned.
+	held, accept []time.Duration
+	deleted      int
+}
+
+// recording is the store as the pruner sees it, noting each
+// transaction's hold.
+type recording struct {
+	db   *sqlite.DB
+	held *[]time.Duration
+}
+
+func (r recording) Prune(ctx context.Context, req hookd.PruneRequest) (hookd.PruneResult, error) {
+	res, err := r.db.Prune(ctx, req)
+	if res.Deleted > 0 {
+		*r.held = append(*r.held, res.Held)
+	}
+	return res, err
 }
 
 // The simulated services: fwd (one forward job per event) and noop
@@ -55,7 +72,7 @@ func newLoadSim(tb testing.TB, retention time.Duration, prune bool) *loadSim {
 	s := &loadSim{db: db, path: path, clock: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(1, 2))}
 	if prune {
 		r := hookd.Retention{Keep: retention}
-		s.pruner = jobs.NewPruner(db, jobs.PrunerConfig{
+		s.pruner = jobs.NewPruner(recording{db, &s.held}, jobs.PrunerConfig{
 			Retention: map[string]hookd.Retention{"fwd": r, "noop": r},
 			Now:       func() time.Time { return s.clock },
 		})
@@ -74,9 +91,11 @@ func (s *loadSim) minute(tb testing.TB, perMinute, batch int, ttl time.Duration)
 		for i := range subs {
 			subs[i] = s.submission(s.clock.Add(time.Duration(done+i)*step), ttl)
 		}
+		start := time.Now()
 		if _, err := s.db.Accept(ctx, subs); err != nil {
 			tb.Fatal(err)
 		}
+		s.accept = append(s.accept, time.Since(start))
 		var settlements []hookd.Settlement
 		for _, sub := range subs {
 			if len(sub.Jobs) == 0 {
@@ -96,7 +115,7 @@ func (s *loadSim) minute(tb testing.TB, perMinute, batch int, ttl time.Duration)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		s.longest, s.deleted = max(s.longest, st.Longest), s.deleted+st.Deleted
+		s.deleted += st.Deleted
 	}
 }
 
@@ -220,5 +239,70 @@ func TestWALCutBackAfterSpike(t *testing.T) {
 	}
 	if _, wal := s.size(t); wal > sqlite.JournalSizeLimit {
 		t.Errorf("WAL of %d MiB after the read ended, want at most %d MiB", wal>>20, sqlite.JournalSizeLimit>>20)
+	}
+}
+
+// BenchmarkRetentionFileSize prints the file's size (main file and WAL)
+// every retention window under sustained load with a short retention,
+// with the pruner and without, and how long the pruner's transactions
+// held the writer beside how long ingest's batches of 100 took. It
+// asserts nothing: see TestRetentionFileSizeLevelsOff.
+//
+//	go test -run '^$' -bench RetentionFileSize -benchtime 1x ./store/sqlite
+func BenchmarkRetentionFileSize(b *testing.B) {
+	const (
+		retention = 10 * time.Minute // = the idempotency TTL
+		perMinute = 2000
+		windows   = 6
+	)
+	for _, prune := range []bool{true, false} {
+		b.Run(fmt.Sprintf("prune=%v", prune), func(b *testing.B) {
+			for b.Loop() {
+				s := newLoadSim(b, retention, prune)
+				var line []string
+				var main, wal int64
+				for w := 1; w <= windows; w++ {
+					for range int(retention / time.Minute) {
+						s.minute(b, perMinute, 100, retention)
+					}
+					main, wal = s.size(b)
+					line = append(line, fmt.Sprintf("%.1f", float64(main+wal)/(1<<20)))
+				}
+				b.Logf("%d events/min for %v, retention %v: MiB after each %v: %s (main %.1f + WAL %.1f); %d pruned",
+					perMinute, windows*retention, retention, retention, strings.Join(line, ", "),
+					float64(main)/(1<<20), float64(wal)/(1<<20), s.deleted)
+				b.Logf("ingest batch of 100: %s", percentiles(s.accept))
+				b.ReportMetric(float64(main+wal)/(1<<20), "MiB")
+				if prune {
+					b.Logf("prune transaction (%d): %s", len(s.held), percentiles(s.held))
+					b.ReportMetric(ms(slices.Max(s.held)), "max-prune-ms")
+				}
+			}
+		})
+	}
+}
+
+// percentiles formats the median, 99th percentile and maximum of d in ms.
+func percentiles(d []time.Duration) string {
+	d = slices.Sorted(slices.Values(d))
+	return fmt.Sprintf("p50 %.1f ms, p99 %.1f ms, max %.1f ms", ms(d[len(d)/2]), ms(d[len(d)*99/100]), ms(d[len(d)-1]))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// TestPruneKeepsAutocheckpoint: the pruner's transactions commit without
+// SQLite's automatic checkpoint, and the writer has it back afterwards,
+// or ingest would let the WAL grow.
+func TestPruneKeepsAutocheckpoint(t *testing.T) {
+	t.Parallel()
+	s := newLoadSim(t, time.Minute, true)
+	s.minute(t, 100, 50, time.Minute)
+	s.minute(t, 100, 50, time.Minute)
+	if s.deleted == 0 {
+		t.Fatal("nothing pruned")
+	}
+	var pages int
+	if err := s.db.SQL().QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&pages); err != nil || pages != 1000 {
+		t.Fatalf("wal_autocheckpoint = %d, %v; want 1000", pages, err)
 	}
 }

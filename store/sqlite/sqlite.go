@@ -51,6 +51,13 @@ type DB struct {
 	inserts       map[int]*sql.Stmt // by row count
 	existingEvent *sql.Stmt
 	settleEvent   *sql.Stmt // prepared by the first Settle
+
+	// checkpointer is a connection of its own, opened by the first Prune,
+	// on which the pruner copies its deletes from the WAL into the file
+	// beside the writer (see deleteEvents).
+	checkpointDSN string
+	checkpointMu  sync.Mutex
+	checkpointer  *sql.DB
 }
 
 var _ hookd.Store = (*DB)(nil)
@@ -157,7 +164,11 @@ func Open(path string, opts Options) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("sqlite: river client: %w", err)
 	}
-	return &DB{db: db, sync: sync, read: read, readTimeout: opts.ReadTimeout, river: rc, inserts: map[int]*sql.Stmt{}}, nil
+	c := url.Values{}
+	c.Add("_pragma", "busy_timeout(5000)")
+	c.Add("_pragma", "synchronous("+sync+")")
+	return &DB{db: db, sync: sync, read: read, readTimeout: opts.ReadTimeout, river: rc, inserts: map[int]*sql.Stmt{},
+		checkpointDSN: "file:" + path + "?" + c.Encode()}, nil
 }
 
 // readContext bounds one read (see Options.ReadTimeout).
@@ -184,6 +195,11 @@ func (db *DB) Close() error {
 	if db.read != db.db {
 		db.read.Close()
 	}
+	db.checkpointMu.Lock()
+	if db.checkpointer != nil {
+		db.checkpointer.Close()
+	}
+	db.checkpointMu.Unlock()
 	return db.db.Close()
 }
 
@@ -817,7 +833,7 @@ func (db *DB) RetryNow(ctx context.Context, jobIDs []int64) error {
 // It finds them on a read connection, walking the index on (service, id)
 // of each service from the cursor (store.PruneCandidates), so that the
 // writer is held only to check them again and delete them by ID: a few
-// milliseconds for a batch of a few hundred.
+// milliseconds for a batch of a hundred (jobs.DefaultPruneBatch).
 func (db *DB) Prune(ctx context.Context, r hookd.PruneRequest) (hookd.PruneResult, error) {
 	rctx, cancel := db.readContext(ctx)
 	defer cancel()
@@ -880,8 +896,46 @@ func (db *DB) serviceNames(ctx context.Context) ([]string, error) {
 // retention still lets go: found on a read connection, an event may have
 // been replayed since. It returns how many it deleted and how long it held
 // the writer.
-func (db *DB) deleteEvents(ctx context.Context, retention map[string]hookd.Retention, ids []string) (int, time.Duration, error) {
-	tx, err := db.db.BeginTx(ctx, nil)
+//
+// Deletes touch pages all over the file (the key index is in key order,
+// not time order): a batch of a hundred writes up to a page per event to
+// the WAL, and the commit that takes the WAL past 1,000 pages would copy
+// them all into the file, fsync included, while holding the writer. So
+// this transaction commits without that automatic checkpoint, and the
+// pruner's own connection checkpoints right after, beside the writer
+// (PASSIVE: it waits for no reader or writer, and an automatic checkpoint
+// of ingest's meanwhile finds it busy and leaves the work to it).
+func (db *DB) deleteEvents(ctx context.Context, retention map[string]hookd.Retention, ids []string) (n int, held time.Duration, err error) {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return 0, 0, unavailable(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", autocheckpoint)); err != nil {
+			// Never hand on a connection that would let the WAL grow.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	if n, held, err = db.deleteTx(ctx, conn, retention, ids); err != nil || n == 0 {
+		return n, held, err
+	}
+	if err := db.checkpoint(ctx); err != nil {
+		return n, held, fmt.Errorf("prune: checkpoint: %w", err)
+	}
+	return n, held, nil
+}
+
+// autocheckpoint is SQLite's wal_autocheckpoint, which the writer keeps:
+// a checkpoint by the commit that takes the WAL past 1,000 pages.
+const autocheckpoint = 1000
+
+// deleteTx is deleteEvents' transaction, on conn.
+func (db *DB) deleteTx(ctx context.Context, conn *sql.Conn, retention map[string]hookd.Retention, ids []string) (int, time.Duration, error) {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, 0, unavailable(err)
 	}
@@ -929,6 +983,23 @@ func (db *DB) deleteEvents(ctx context.Context, retention map[string]hookd.Reten
 		return 0, 0, fmt.Errorf("prune: commit: %w", err)
 	}
 	return len(del), time.Since(start), nil
+}
+
+// checkpoint copies what it can of the WAL into the file, on the
+// checkpointer's connection (opened on first use).
+func (db *DB) checkpoint(ctx context.Context) error {
+	db.checkpointMu.Lock()
+	defer db.checkpointMu.Unlock()
+	if db.checkpointer == nil {
+		c, err := sql.Open("sqlite", db.checkpointDSN)
+		if err != nil {
+			return err
+		}
+		c.SetMaxOpenConns(1)
+		db.checkpointer = c
+	}
+	_, err := db.checkpointer.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	return err
 }
 
 // statusSQL computes an event's status from the latest job of each action.
