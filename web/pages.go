@@ -471,6 +471,8 @@ type serviceView struct {
 	KeySources        []string
 	MaxBody           int64
 	IdempotencyTTL    time.Duration
+	Retention         time.Duration
+	KeepFailed        bool
 	Actions           []actionView
 }
 
@@ -485,7 +487,7 @@ func (d *Dashboard) services(w http.ResponseWriter, r *http.Request, s *session)
 	for _, name := range d.serviceNames() {
 		svc := d.Services[name]
 		v := serviceView{Name: name, URL: d.IngestURL + "/webhooks/" + name, Scheme: cmp.Or(d.Schemes[name], schemeOf(svc.Verifier)),
-			MaxBody: svc.MaxBody, IdempotencyTTL: svc.IdempotencyTTL}
+			MaxBody: svc.MaxBody, IdempotencyTTL: svc.IdempotencyTTL, Retention: svc.Retention.Keep, KeepFailed: !svc.Retention.DeleteFailed}
 		for _, k := range svc.KeySources() {
 			v.KeySources = append(v.KeySources, k.String())
 		}

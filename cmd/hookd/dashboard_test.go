@@ -393,7 +393,8 @@ func TestDashboardEventsAndServicesPages(t *testing.T) {
 	})
 
 	_, page = fetchPage(t, c, "GET", base+"/services", nil)
-	for _, want := range []string{"/webhooks/shop", "header:Idempotency-Key, json:idempotency_key", "hmac-sha256", shop.URL} {
+	for _, want := range []string{"/webhooks/shop", "header:Idempotency-Key, json:idempotency_key", "hmac-sha256", shop.URL,
+		"<dd>168h0m0s; failed ones until replayed</dd>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("services page lacks %q", want)
 		}
