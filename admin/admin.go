@@ -88,6 +88,12 @@ func Replay(ctx context.Context, s hookd.Store, services map[string]*hookd.Servi
 	if err != nil {
 		return nil, err
 	}
+	return replayEvent(ctx, s, services, ev)
+}
+
+// replayEvent is Replay of ev, read with its jobs.
+func replayEvent(ctx context.Context, s hookd.Store, services map[string]*hookd.Service, ev *hookd.Event) (*hookd.ReplayPlan, error) {
+	id := ev.ID
 	svc := services[ev.Service]
 	if svc == nil {
 		return nil, hookd.Errorf(hookd.EConflict, "event %s belongs to service %q, which is no longer configured", id, ev.Service)
