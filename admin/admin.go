@@ -136,12 +136,23 @@ func FailedEvents(ctx context.Context, s hookd.Store, service string, since time
 
 // ReplayEvents replays each of ids (Replay), as "hookd events replay"
 // reports it: a line on out for each event replayed, one on errs for each
-// that could not be, then the count on out. The error says how many
-// could not be.
-func ReplayEvents(ctx context.Context, s hookd.Store, services map[string]*hookd.Service, ids []string, out, errs io.Writer) error {
-	var problems int
+// that could not be, then the count on out. With a filter, an event that
+// no longer matches it when read is skipped, as a bulk replay skips it
+// (replayed meanwhile: replaying it again would deliver it twice). The
+// error says how many could not be replayed.
+func ReplayEvents(ctx context.Context, s hookd.Store, services map[string]*hookd.Service, ids []string, only *ReplayFilter, out, errs io.Writer) error {
+	var problems, skipped int
 	for _, id := range ids {
-		plan, err := Replay(ctx, s, services, id)
+		ev, err := s.Event(ctx, id)
+		if err == nil && only != nil && !only.matches(ev) {
+			fmt.Fprintf(out, "%s: skipped: no longer %s\n", id, only.Status)
+			skipped++
+			continue
+		}
+		var plan *hookd.ReplayPlan
+		if err == nil {
+			plan, err = replayEvent(ctx, s, services, ev)
+		}
 		if err != nil {
 			fmt.Fprintf(errs, "hookd: %s: %s\n", id, hookd.ErrorMessage(err))
 			problems++
@@ -149,7 +160,11 @@ func ReplayEvents(ctx context.Context, s hookd.Store, services map[string]*hookd
 		}
 		fmt.Fprintf(out, "%s: %d job(s) enqueued, %d retrying now\n", id, len(plan.Jobs), len(plan.RetryNow))
 	}
-	fmt.Fprintf(out, "replayed %d of %d event(s)\n", len(ids)-problems, len(ids))
+	fmt.Fprintf(out, "replayed %d of %d event(s)", len(ids)-problems-skipped, len(ids))
+	if skipped > 0 {
+		fmt.Fprintf(out, ", %d skipped", skipped)
+	}
+	fmt.Fprintln(out)
 	if problems > 0 {
 		return fmt.Errorf("%d event(s) not replayed", problems)
 	}
