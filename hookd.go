@@ -33,8 +33,34 @@ type Service struct {
 	// (config.DefaultIdempotencyTTL).
 	IdempotencyTTL time.Duration
 
+	// Retention is how long the service's finished events are kept
+	// (config: retention, keep_failed).
+	Retention Retention
+
 	// Actions run in the background for every accepted event.
 	Actions []Action
+}
+
+// Retention says when Store.Prune deletes a service's finished events.
+// The zero value keeps an event whose work all succeeded until its
+// idempotency key expires, and a failed one until a replay succeeds.
+type Retention struct {
+	// Keep is how long after it was received a finished event is kept.
+	// An event's row is what remembers its idempotency key, so it is
+	// never deleted before the key expires, whatever Keep says (the
+	// configuration refuses a retention shorter than idempotency_ttl).
+	Keep time.Duration
+
+	// DeleteFailed deletes failed events too once Keep has passed (config:
+	// keep_failed: false). By default they stay, as dead letters, until
+	// replayed and done. Pending events are never deleted.
+	DeleteFailed bool
+}
+
+// Prunable reports whether an event of status s may be deleted under r,
+// once past its retention.
+func (r Retention) Prunable(s EventStatus) bool {
+	return s == EventSucceeded || s == EventFailed && r.DeleteFailed
 }
 
 // KeySources returns where the idempotency key of s's events is looked
@@ -190,6 +216,9 @@ type Job struct {
 	// Settled marks a first attempt that succeeded in the process that
 	// accepted the event and so never entered the queue.
 	Settled bool
+	// History is the job's attempts, oldest first. Store.Event fills it
+	// in; listings leave it nil.
+	History []AttemptRecord
 }
 
 // JobArgs are the arguments of every background job hookd enqueues. One job
@@ -275,6 +304,8 @@ type Settlement struct {
 type Attempt struct {
 	Job                   NewJob
 	StartedAt, FinishedAt time.Time
+	// Reply is what the destination answered, success or failure.
+	Reply Reply
 	// Error is the failure in the destination's words; "" when the
 	// attempt succeeded.
 	Error string
@@ -300,6 +331,42 @@ type Backlog struct {
 	// in its outbox) or queued (a job; a job settled after its first
 	// attempt is queued at that attempt); zero when nothing waits.
 	Oldest time.Time
+}
+
+// PruneRequest is one batch of a pruning pass (Store.Prune). A pass walks
+// every service that has events, in name order, and each one's events
+// oldest first, up to its retention's horizon: it starts from the zero
+// PruneCursor and passes each result's Next to the following call until
+// one is Done. Events a pass leaves (failed, pending) are looked at again
+// by the next pass, not by the next batch.
+type PruneRequest struct {
+	// Now is the time the retentions are measured from.
+	Now time.Time
+	// Retention holds each service's retention, by name; a service not
+	// in it (removed from the configuration) has the zero Retention.
+	Retention map[string]Retention
+	// From is where the previous batch of the pass stopped.
+	From PruneCursor
+	// Limit bounds the events deleted, and so the transaction's length.
+	Limit int
+}
+
+// PruneCursor is where a pruning pass has got to.
+type PruneCursor struct {
+	Service string // the service being walked; "" before the first
+	After   string // the last event ID of Service looked at; "" for none
+}
+
+// PruneResult is what one Store.Prune call did.
+type PruneResult struct {
+	Deleted int
+	// Next is where the pass goes on from; Done when it walked every
+	// service to its horizon.
+	Next PruneCursor
+	Done bool
+	// Held is how long the deleting transaction took, from its begin to
+	// its commit: on SQLite, how long it held the one writer.
+	Held time.Duration
 }
 
 // Result is the outcome of one Submission. EventID is the new event's ID
@@ -339,8 +406,8 @@ type Store interface {
 	// duplicates inside one call are detected like any other.
 	Accept(ctx context.Context, subs []Submission) ([]Result, error)
 
-	// Event returns one event with its body, status and jobs, or an error
-	// with code ENotFound.
+	// Event returns one event with its body, status and jobs, each job
+	// with its History, or an error with code ENotFound.
 	Event(ctx context.Context, id string) (*Event, error)
 
 	// EventWithoutJobs returns one event without its jobs and status (what a
@@ -383,22 +450,30 @@ type Store interface {
 	// Settle records the first attempts made under claims and ends the
 	// claims, each settlement in the one transaction of the call: the
 	// event's outbox is emptied and its jobs are queued as they now stand
-	// (done, failed, or waiting to retry at RetryAt). A claim that no
+	// (done, failed, or waiting to retry at RetryAt). A success's record
+	// (Job.History) goes in the event's row, every other attempt's in a row
+	// of its own, in the same transaction. A claim that no
 	// longer holds (it expired and another process took the work) is
 	// skipped: that process does the work again. It returns the claims it
 	// settled.
 	Settle(ctx context.Context, settlements []Settlement) ([]Claim, error)
+
+	// RecordAttempt records one attempt of a queued job (jobID, of args)
+	// that the queue's worker made, in a transaction of its own: see
+	// Job.History. Settle records the first attempts it queues itself.
+	RecordAttempt(ctx context.Context, args JobArgs, jobID int64, r AttemptRecord) error
 
 	// RenewClaims moves claims that still hold to until, and returns the
 	// claims as they now stand (those that no longer held are left out).
 	// An until in the past gives the work up to the dispatchers.
 	RenewClaims(ctx context.Context, claims []Claim, until time.Time) ([]Claim, error)
 
-	// Prune deletes up to limit events, oldest first, whose idempotency key
-	// expired before now and whose work all succeeded, with their jobs, and
-	// returns how many it deleted. Failed and pending events stay: they
-	// are the dead letters and the work in progress.
-	Prune(ctx context.Context, now time.Time, limit int) (int, error)
+	// Prune deletes, with their jobs and their attempts' records, up to r.Limit finished events that
+	// are past their service's retention (see PruneRequest), in one
+	// short transaction, walking from r.From; it returns how many it
+	// deleted and where the next call goes on from. Pending events are
+	// never deleted.
+	Prune(ctx context.Context, r PruneRequest) (PruneResult, error)
 
 	// Backlog counts the work waiting, for operators' gauges. It reads
 	// indexes only where it can; a scrape calls it.

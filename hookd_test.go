@@ -103,3 +103,24 @@ func TestDependencies(t *testing.T) {
 		}
 	}
 }
+
+func TestSnippet(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"  ok \n", 256, "ok"},
+		{"abcdef", 4, "abcd"},
+		{"aé", 2, "a"},              // the cut splits é: dropped
+		{"a\x00b", 256, "a\uFFFDb"}, // NUL: PostgreSQL's text refuses it
+		{"a\xffb", 256, "a\uFFFDb"}, // not UTF-8
+		{"ab\x00cd", 4, "ab"},       // the replacement does not fit: cut before it
+		{"a\x00", 4, "a\uFFFD"},
+	} {
+		if got := Snippet(tt.in, tt.n); got != tt.want {
+			t.Errorf("Snippet(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}

@@ -36,15 +36,37 @@ type JobJSON struct {
 	Attempts    int    `json:"attempts"`
 	MaxAttempts int    `json:"max_attempts"`
 	LastError   string `json:"last_error"`
+	// History is the job's attempts, oldest first: on an event's detail
+	// only ("attempts" is taken by their count).
+	History []AttemptJSON `json:"history,omitzero"`
 }
 
-// NewEventJSON converts ev; detail adds its jobs, headers and body.
+// AttemptJSON is one attempt of a job as the API and the CLI show it.
+type AttemptJSON struct {
+	Number     int       `json:"number"`
+	StartedAt  time.Time `json:"started_at"`
+	DurationMS float64   `json:"duration_ms"` // to the microsecond
+	Outcome    string    `json:"outcome"`
+	Code       int       `json:"code"`  // HTTP status or SMTP reply code; 0: no answer
+	Reply      string    `json:"reply"` // start of the response body, or the SMTP reply's text
+	Error      string    `json:"error"`
+}
+
+// NewEventJSON converts ev; detail adds its jobs with their attempts,
+// headers and body.
 func NewEventJSON(ev *hookd.Event, detail bool) EventJSON {
 	e := EventJSON{ID: ev.ID, Service: ev.Service, IdempotencyKey: ev.IdempotencyKey, ReceivedAt: ev.ReceivedAt, Status: string(ev.Status)}
 	if detail {
 		e.Jobs = []JobJSON{}
 		for _, j := range ev.Jobs {
-			e.Jobs = append(e.Jobs, NewJobJSON(j))
+			jj := NewJobJSON(j)
+			jj.History = []AttemptJSON{}
+			for _, a := range j.History {
+				jj.History = append(jj.History, AttemptJSON{Number: a.Number, StartedAt: a.StartedAt,
+					DurationMS: float64(a.Duration.Microseconds()) / 1000, Outcome: string(a.Outcome), Code: a.Code,
+					Reply: a.Reply, Error: a.Error})
+			}
+			e.Jobs = append(e.Jobs, jj)
 		}
 		e.Header = ev.Header
 		body := string(ev.Body)
@@ -66,6 +88,12 @@ func Replay(ctx context.Context, s hookd.Store, services map[string]*hookd.Servi
 	if err != nil {
 		return nil, err
 	}
+	return replayEvent(ctx, s, services, ev)
+}
+
+// replayEvent is Replay of ev, read with its jobs.
+func replayEvent(ctx context.Context, s hookd.Store, services map[string]*hookd.Service, ev *hookd.Event) (*hookd.ReplayPlan, error) {
+	id := ev.ID
 	svc := services[ev.Service]
 	if svc == nil {
 		return nil, hookd.Errorf(hookd.EConflict, "event %s belongs to service %q, which is no longer configured", id, ev.Service)
@@ -108,12 +136,23 @@ func FailedEvents(ctx context.Context, s hookd.Store, service string, since time
 
 // ReplayEvents replays each of ids (Replay), as "hookd events replay"
 // reports it: a line on out for each event replayed, one on errs for each
-// that could not be, then the count on out. The error says how many
-// could not be.
-func ReplayEvents(ctx context.Context, s hookd.Store, services map[string]*hookd.Service, ids []string, out, errs io.Writer) error {
-	var problems int
+// that could not be, then the count on out. With a filter, an event that
+// no longer matches it when read is skipped, as a bulk replay skips it
+// (replayed meanwhile: replaying it again would deliver it twice). The
+// error says how many could not be replayed.
+func ReplayEvents(ctx context.Context, s hookd.Store, services map[string]*hookd.Service, ids []string, only *ReplayFilter, out, errs io.Writer) error {
+	var problems, skipped int
 	for _, id := range ids {
-		plan, err := Replay(ctx, s, services, id)
+		ev, err := s.Event(ctx, id)
+		if err == nil && only != nil && !only.matches(ev) {
+			fmt.Fprintf(out, "%s: skipped: no longer %s\n", id, only.Status)
+			skipped++
+			continue
+		}
+		var plan *hookd.ReplayPlan
+		if err == nil {
+			plan, err = replayEvent(ctx, s, services, ev)
+		}
 		if err != nil {
 			fmt.Fprintf(errs, "hookd: %s: %s\n", id, hookd.ErrorMessage(err))
 			problems++
@@ -121,7 +160,11 @@ func ReplayEvents(ctx context.Context, s hookd.Store, services map[string]*hookd
 		}
 		fmt.Fprintf(out, "%s: %d job(s) enqueued, %d retrying now\n", id, len(plan.Jobs), len(plan.RetryNow))
 	}
-	fmt.Fprintf(out, "replayed %d of %d event(s)\n", len(ids)-problems, len(ids))
+	fmt.Fprintf(out, "replayed %d of %d event(s)", len(ids)-problems-skipped, len(ids))
+	if skipped > 0 {
+		fmt.Fprintf(out, ", %d skipped", skipped)
+	}
+	fmt.Fprintln(out)
 	if problems > 0 {
 		return fmt.Errorf("%d event(s) not replayed", problems)
 	}

@@ -134,7 +134,7 @@ func TestReplayEvents(t *testing.T) {
 	}
 	services := map[string]*hookd.Service{"a": {Name: "a", Actions: []hookd.Action{{Type: hookd.ActionEmail, MaxAttempts: 4}}}}
 	var out, errs strings.Builder
-	err = admin.ReplayEvents(ctx, db, services, []string{sub.Event.ID, "evt_nope"}, &out, &errs)
+	err = admin.ReplayEvents(ctx, db, services, []string{sub.Event.ID, "evt_nope"}, nil, &out, &errs)
 	if err == nil || err.Error() != "1 event(s) not replayed" {
 		t.Errorf("err = %v, want 1 event(s) not replayed", err)
 	}
@@ -143,5 +143,13 @@ func TestReplayEvents(t *testing.T) {
 	}
 	if want := "hookd: evt_nope: no event \"evt_nope\"\n"; errs.String() != want {
 		t.Errorf("errs = %q, want %q", errs.String(), want)
+	}
+
+	// Listed as failed (--failed), but replayed since: it is skipped.
+	out.Reset()
+	errs.Reset()
+	err = admin.ReplayEvents(ctx, db, services, []string{sub.Event.ID}, &admin.ReplayFilter{Status: "failed"}, &out, &errs)
+	if want := sub.Event.ID + ": skipped: no longer failed\nreplayed 0 of 1 event(s), 1 skipped\n"; err != nil || out.String() != want || errs.Len() > 0 {
+		t.Errorf("replay of a failed event replayed since: %v, out %q, errs %q; want out %q", err, out.String(), errs.String(), want)
 	}
 }

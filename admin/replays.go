@@ -83,6 +83,14 @@ func MatchingEvents(ctx context.Context, s hookd.Store, f ReplayFilter) ([]strin
 	}
 }
 
+// matches reports whether ev, read with its jobs, still has what f
+// selects of an event's state: its status, and its action's job in it.
+// (Service and received time do not change.)
+func (f ReplayFilter) matches(ev *hookd.Event) bool {
+	status := hookd.EventStatus(f.Status)
+	return ev.Status == status && (f.Action == "" || hasAction(ev, f.Action, status))
+}
+
 // hasAction reports whether the latest job of an action of type action is
 // in the state that makes the event's status (failed: that job failed).
 func hasAction(ev *hookd.Event, action string, status hookd.EventStatus) bool {
@@ -99,15 +107,19 @@ func hasAction(ev *hookd.Event, action string, status hookd.EventStatus) bool {
 
 // ReplayRun is the progress of one bulk replay.
 type ReplayRun struct {
-	ID         string       `json:"id"`
-	Filter     ReplayFilter `json:"filter"`
-	Total      int          `json:"total"`
-	Replayed   int          `json:"replayed"`
-	Failed     int          `json:"failed"`
-	Errors     []string     `json:"errors,omitempty"` // the first few failures
-	Done       bool         `json:"done"`
-	StartedAt  time.Time    `json:"started_at"`
-	FinishedAt time.Time    `json:"finished_at,omitzero"`
+	ID       string       `json:"id"`
+	Filter   ReplayFilter `json:"filter"`
+	Total    int          `json:"total"`
+	Replayed int          `json:"replayed"`
+	// Skipped are the events left alone: another bulk replay of this
+	// process had them, or they no longer matched the filter when their
+	// turn came (replayed meanwhile).
+	Skipped    int       `json:"skipped"`
+	Failed     int       `json:"failed"`
+	Errors     []string  `json:"errors,omitempty"` // the first few failures
+	Done       bool      `json:"done"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
 }
 
 // maxRunErrors bounds the failures a run keeps; the count has them all.
@@ -123,9 +135,15 @@ type Replays struct {
 	Store    hookd.Store
 	Services map[string]*hookd.Service
 
+	// starting serialises Start: a run lists its events once the runs
+	// before it have taken theirs, so an event one of those replayed is
+	// either still held by it or no longer matches.
+	starting sync.Mutex
+
 	mu    sync.Mutex
 	runs  map[string]*ReplayRun
 	order []string
+	held  map[string]bool // the events of the runs not done
 	wg    sync.WaitGroup
 	stop  chan struct{}
 	once  sync.Once
@@ -133,7 +151,7 @@ type Replays struct {
 
 // NewReplays returns a runner for bulk replays on s.
 func NewReplays(s hookd.Store, services map[string]*hookd.Service) *Replays {
-	return &Replays{Store: s, Services: services, runs: map[string]*ReplayRun{}, stop: make(chan struct{})}
+	return &Replays{Store: s, Services: services, runs: map[string]*ReplayRun{}, held: map[string]bool{}, stop: make(chan struct{})}
 }
 
 // Count is the dry run: how many events f selects now. It changes nothing.
@@ -146,12 +164,17 @@ func (r *Replays) Count(ctx context.Context, f ReplayFilter) (int, error) {
 }
 
 // Start lists the events f selects, then replays each of them once, in
-// the background, and returns the run's first progress. The list is taken
-// before any replay, so an event replayed by the run is not taken again.
+// the background, and returns the run's first progress. It skips an event
+// another run of r has not finished with, so that of concurrent requests
+// one replays each event, and one that no longer matches f when its turn
+// comes: replayed meanwhile by hand or from another process, it would
+// otherwise be delivered twice.
 func (r *Replays) Start(ctx context.Context, f ReplayFilter) (ReplayRun, error) {
 	if err := f.Validate(r.Services); err != nil {
 		return ReplayRun{}, err
 	}
+	r.starting.Lock()
+	defer r.starting.Unlock()
 	ids, err := MatchingEvents(ctx, r.Store, f)
 	if err != nil {
 		return ReplayRun{}, err
@@ -164,13 +187,21 @@ func (r *Replays) Start(ctx context.Context, f ReplayFilter) (ReplayRun, error) 
 		return ReplayRun{}, hookd.Errorf(hookd.EUnavailable, "hookd is shutting down")
 	default:
 	}
+	mine := ids[:0]
+	for _, id := range ids {
+		if !r.held[id] {
+			r.held[id] = true
+			mine = append(mine, id)
+		}
+	}
+	run.Skipped = len(ids) - len(mine)
 	r.runs[run.ID] = run
 	r.order = append(r.order, run.ID)
 	r.forgetOld()
 	snapshot := *run
 	r.wg.Add(1)
 	r.mu.Unlock()
-	go r.run(run, ids)
+	go r.run(run, mine)
 	return snapshot, nil
 }
 
@@ -201,13 +232,21 @@ func (r *Replays) run(run *ReplayRun, ids []string) {
 		}
 	}()
 	for start := 0; start < len(ids); start += batch {
-		var replayed, failed int
+		var replayed, skipped, failed int
 		var errs []string
 		for _, id := range ids[start:min(start+batch, len(ids))] {
 			if ctx.Err() != nil {
 				break
 			}
-			if _, err := Replay(ctx, r.Store, r.Services, id); err != nil {
+			ev, err := r.Store.Event(ctx, id)
+			if err == nil && !run.Filter.matches(ev) {
+				skipped++
+				continue
+			}
+			if err == nil {
+				_, err = replayEvent(ctx, r.Store, r.Services, ev)
+			}
+			if err != nil {
 				failed++
 				errs = append(errs, fmt.Sprintf("%s: %v", id, err))
 				continue
@@ -216,6 +255,7 @@ func (r *Replays) run(run *ReplayRun, ids []string) {
 		}
 		r.mu.Lock()
 		run.Replayed += replayed
+		run.Skipped += skipped
 		run.Failed += failed
 		for _, e := range errs {
 			if len(run.Errors) < maxRunErrors {
@@ -228,6 +268,9 @@ func (r *Replays) run(run *ReplayRun, ids []string) {
 		}
 	}
 	r.mu.Lock()
+	for _, id := range ids {
+		delete(r.held, id)
+	}
 	run.Done, run.FinishedAt = true, time.Now().UTC()
 	r.mu.Unlock()
 }

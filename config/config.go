@@ -160,6 +160,17 @@ type ServiceConfig struct {
 	// to 7 days ("7d").
 	IdempotencyTTL Duration `yaml:"idempotency_ttl"`
 
+	// Retention is how long after it was received an event is kept once
+	// its work all succeeded (and a failed one, when KeepFailed is false);
+	// then it is deleted with its jobs. At least IdempotencyTTL, its
+	// default: an event's row is what remembers its key.
+	Retention Duration `yaml:"retention"`
+
+	// KeepFailed keeps failed events (dead letters) until replayed and
+	// done; false deletes them too once Retention has passed. Defaults to
+	// true.
+	KeepFailed *bool `yaml:"keep_failed"`
+
 	// IdempotencyKey overrides where the idempotency key is read from:
 	// "header:NAME", "json:PATH" (a dotted path such as "json:data.id") or
 	// "form:NAME"; several, separated by commas, are tried in order.
@@ -266,6 +277,10 @@ func (c *Config) SetDefaults() {
 		s.Verify.Scheme = cmp.Or(s.Verify.Scheme, DefaultScheme)
 		s.MaxBody = cmp.Or(s.MaxBody, DefaultMaxBody)
 		s.IdempotencyTTL = cmp.Or(s.IdempotencyTTL, Duration(DefaultIdempotencyTTL))
+		s.Retention = cmp.Or(s.Retention, s.IdempotencyTTL)
+		if s.KeepFailed == nil {
+			s.KeepFailed = new(true)
+		}
 		for i := range s.Actions {
 			s.Actions[i].setDefaults()
 		}

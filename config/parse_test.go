@@ -215,6 +215,8 @@ func TestParseErrors(t *testing.T) {
 			"line 3: services.a.max_body: invalid size: unknown unit"},
 		{"BadDuration", "services:\n  a:\n    idempotency_ttl: 7\n", nil,
 			"line 3: services.a.idempotency_ttl: invalid duration: missing unit"},
+		{"BadKeepFailed", "services:\n  a:\n    keep_failed: maybe\n", nil,
+			"line 3: services.a.keep_failed: expected true or false"},
 		{"BadTimeout", "services:\n  a:\n    actions:\n      - forward: {timeout: soon}\n", nil,
 			"line 4: services.a.actions[0].forward.timeout: invalid duration"},
 		{"SecretsNotList", "services:\n  a:\n    verify: {secrets: abc}\n", nil,

@@ -42,6 +42,7 @@ func (c *Config) Services(newVerifier func(name string, v Verify) (hookd.Verifie
 			Name:           name,
 			MaxBody:        int64(s.MaxBody),
 			IdempotencyTTL: time.Duration(s.IdempotencyTTL),
+			Retention:      hookd.Retention{Keep: time.Duration(s.Retention), DeleteFailed: !*s.KeepFailed},
 		}
 		if s.IdempotencyKey != "" {
 			svc.IdempotencyKey, _ = parseKeySources(s.IdempotencyKey) // checked by Validate

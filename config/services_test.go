@@ -80,7 +80,8 @@ func TestServicesContractExample(t *testing.T) {
 	}
 	backoff := hookd.Backoff{Min: DefaultBackoffMin, Max: DefaultBackoffMax}
 	a1, a2, gh := svcs[0], svcs[1], svcs[2]
-	if a1.MaxBody != 1<<20 || a1.IdempotencyTTL != 7*24*time.Hour {
+	// Retention defaults to the key's TTL, and dead letters stay.
+	if a1.MaxBody != 1<<20 || a1.IdempotencyTTL != 7*24*time.Hour || a1.Retention != (hookd.Retention{Keep: 7 * 24 * time.Hour}) {
 		t.Errorf("adapter1 = %+v", a1)
 	}
 	if want := []hookd.Action{{Type: hookd.ActionEmail, MaxAttempts: DefaultMaxAttempts, Backoff: backoff,
@@ -90,7 +91,7 @@ func TestServicesContractExample(t *testing.T) {
 	if len(a2.Actions) != 1 || a2.Actions[0].Type != hookd.ActionNoop || len(hookd.JobsFor(a2, "e")) != 0 {
 		t.Errorf("adapter2 actions = %+v", a2.Actions)
 	}
-	if gh.MaxBody != 5<<20 || gh.IdempotencyTTL != 72*time.Hour {
+	if gh.MaxBody != 5<<20 || gh.IdempotencyTTL != 72*time.Hour || gh.Retention != (hookd.Retention{Keep: 72 * time.Hour}) {
 		t.Errorf("github = %+v", gh)
 	}
 	if want := []hookd.Action{{Type: hookd.ActionForward, MaxAttempts: DefaultMaxAttempts, Backoff: backoff,
@@ -108,6 +109,8 @@ services:
     idempotency_key: "header:X-Request-Id, json:data.id"
     max_body: 512KiB
     idempotency_ttl: 1d
+    retention: 30d
+    keep_failed: false
     actions:
       - email: {field: user.email, template: receipt, subject: "S {{.x}}", body: B, max_attempts: 6, backoff: {min: 100ms, max: 1s}}
       - forward: {url: "https://h/x", timeout: 2s, headers: [X-A, X-B], max_attempts: 1}
@@ -127,7 +130,7 @@ services:
 	if want := []hookd.KeySource{{From: "header", Name: "X-Request-Id"}, {From: "json", Name: "data.id"}}; !reflect.DeepEqual(s.IdempotencyKey, want) {
 		t.Errorf("IdempotencyKey = %v", s.IdempotencyKey)
 	}
-	if s.MaxBody != 512<<10 || s.IdempotencyTTL != 24*time.Hour {
+	if s.MaxBody != 512<<10 || s.IdempotencyTTL != 24*time.Hour || s.Retention != (hookd.Retention{Keep: 30 * 24 * time.Hour, DeleteFailed: true}) {
 		t.Errorf("service = %+v", s)
 	}
 	want := []hookd.Action{

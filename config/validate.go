@@ -157,6 +157,15 @@ func (v *validator) service(name string, s *ServiceConfig) {
 	if s.IdempotencyTTL < 0 {
 		v.add(p+".idempotency_ttl", "must be positive; use e.g. 72h or 7d")
 	}
+	switch {
+	case s.Retention < 0:
+		v.add(p+".retention", "must be positive; use e.g. 30d")
+	case s.Retention < s.IdempotencyTTL:
+		// An event's row is what remembers its key: deleting it sooner
+		// would take a retried delivery for a new event.
+		v.add(p+".retention", "%s is shorter than idempotency_ttl %s; raise it or lower idempotency_ttl",
+			shortDuration(time.Duration(s.Retention)), shortDuration(time.Duration(s.IdempotencyTTL)))
+	}
 	if s.IdempotencyKey != "" {
 		if _, err := parseKeySources(s.IdempotencyKey); err != nil {
 			v.add(p+".idempotency_key", "%v", err)
@@ -342,4 +351,20 @@ func (v *validator) workers() {
 	if w.RescueAfter > 0 && w.JobTimeout > 0 && w.RescueAfter <= w.JobTimeout {
 		v.add("workers.rescue_after", "must be longer than workers.job_timeout (%s), or running jobs would be retried while they run", w.JobTimeout)
 	}
+}
+
+// shortDuration formats d as it would be written in the file: whole days
+// as "7d", else without zero units ("1h", not "1h0m0s").
+func shortDuration(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -80,6 +80,13 @@ func TestValidate(t *testing.T) {
 		{"MaxBodyTooBig", validService + "    max_body: 65MiB\n", nil, "services.a.max_body: 65MiB is over the 64MiB limit"},
 		{"MaxBodyNegative", validService + "    max_body: -1\n", nil, "services.a.max_body: must be positive"},
 		{"TTLNegative", validService + "    idempotency_ttl: -1d\n", nil, "services.a.idempotency_ttl: must be positive"},
+		{"ValidRetention", validService + "    idempotency_ttl: 1d\n    retention: 30d\n    keep_failed: false\n", nil, ""},
+		{"ValidRetentionTTL", validService + "    idempotency_ttl: 1h\n", nil, ""}, // retention defaults to it
+		{"RetentionShorterThanTTL", validService + "    retention: 1h\n", nil,
+			"services.a.retention: 1h is shorter than idempotency_ttl 7d; raise it or lower idempotency_ttl"},
+		{"RetentionShorterThanTTLMinutes", validService + "    idempotency_ttl: 2h30m\n    retention: 90m\n", nil,
+			"services.a.retention: 1h30m is shorter than idempotency_ttl 2h30m; raise it or lower idempotency_ttl"},
+		{"RetentionNegative", validService + "    retention: -1d\n", nil, "services.a.retention: must be positive"},
 		{"IdempotencyKeySource", validService + "    idempotency_key: \"cookie:id\"\n", nil,
 			`services.a.idempotency_key: invalid source "cookie:id"; use header:NAME, json:PATH`},
 		{"IdempotencyKeyPath", validService + "    idempotency_key: \"json:data..id\"\n", nil, `services.a.idempotency_key: invalid source "json:data..id"`},

@@ -46,9 +46,9 @@ type Accepter interface {
 
 // Attempter runs one attempt of a job: a jobs.Worker.
 type Attempter interface {
-	// Attempt runs the action once; a failure that retrying cannot fix is
-	// hookd.Permanent.
-	Attempt(ctx context.Context, job hookd.NewJob, ev *hookd.Event) error
+	// Attempt runs the action once and returns what the destination
+	// answered; a failure that retrying cannot fix is hookd.Permanent.
+	Attempt(ctx context.Context, job hookd.NewJob, ev *hookd.Event) (hookd.Reply, error)
 	// RetryDelay is how long the job waits after its attempt n failed.
 	RetryDelay(args hookd.JobArgs, n int) time.Duration
 	// DeadLetter reports a job that failed for good at its first attempt.
@@ -205,8 +205,8 @@ func (e *Engine) attemptOne(j hookd.NewJob, ev *hookd.Event) hookd.Attempt {
 	ctx, cancel := context.WithTimeout(e.attemptCtx, e.c.AttemptTimeout)
 	defer cancel()
 	a := hookd.Attempt{Job: j, StartedAt: time.Now()}
-	err := e.c.Attempter.Attempt(ctx, j, ev)
-	a.FinishedAt = time.Now()
+	reply, err := e.c.Attempter.Attempt(ctx, j, ev)
+	a.FinishedAt, a.Reply = time.Now(), reply
 	if err == nil {
 		return a
 	}

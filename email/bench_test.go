@@ -19,7 +19,7 @@ func BenchmarkSend(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := s.Send(ctx, testMessage); err != nil {
+			if _, err := s.Send(ctx, testMessage); err != nil {
 				b.Error(err)
 				return
 			}

@@ -207,18 +207,74 @@ func (c *conn) quit() {
 // close closes c at once, as after an error.
 func (c *conn) close() { _ = c.nc.Close() }
 
-// send sends msg on c. When ctx ends meanwhile, the connection is closed,
-// which interrupts the conversation (go-mail only uses a context to dial),
-// and it is done for.
-// It reports whether c may carry another message.
-func (c *conn) send(ctx context.Context, msg *mail.Msg) (healthy bool, err error) {
+// send runs msg's mail transaction on c. When ctx ends meanwhile, the
+// connection is closed, which interrupts the conversation, and it is done
+// for. It returns the server's reply to the message's data, and whether c
+// may carry another message.
+func (c *conn) send(ctx context.Context, msg *mail.Msg) (reply string, healthy bool, err error) {
 	stop := context.AfterFunc(ctx, c.close)
-	err = c.mc.SendWithSMTPClient(c.sc, msg)
+	reply, err = c.transact(msg)
 	healthy = stop() && err == nil
-	if msg.IsDelivered() {
+	if err == nil {
 		c.sent++
-		// At most the RSET after the message failed: the server has it.
-		return healthy, nil
 	}
-	return healthy, err
+	return reply, healthy, err
 }
+
+// transact sends MAIL, RCPT, DATA and the message: four round trips. It
+// does not use go-mail's Client.Send, which adds a fifth, an RSET after
+// every message: a transaction the server accepted is over, and the next
+// MAIL starts a new one (RFC 5321, 3.3). After a refusal the connection is
+// not reused (send reports it unhealthy), so no RSET is needed then either.
+func (c *conn) transact(msg *mail.Msg) (string, error) {
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return "", &txError{step: stepCompose, err: err}
+	}
+	rcpts, err := msg.GetRecipients()
+	if err != nil {
+		return "", &txError{step: stepCompose, err: err}
+	}
+	if err := c.sc.Mail(from); err != nil {
+		return "", &txError{step: stepMail, err: err}
+	}
+	for _, r := range rcpts {
+		if err := c.sc.Rcpt(r); err != nil {
+			return "", &txError{step: stepRcpt, err: err}
+		}
+	}
+	w, err := c.sc.Data()
+	if err != nil {
+		return "", &txError{step: stepData, err: err}
+	}
+	if _, err := msg.WriteTo(w); err != nil {
+		return "", &txError{step: stepMessage, err: err}
+	}
+	if err := w.Close(); err != nil {
+		return "", &txError{step: stepMessage, err: err}
+	}
+	dc, _ := w.(*smtp.DataCloser)
+	if dc == nil {
+		return "", nil
+	}
+	return dc.ServerResponse(), nil
+}
+
+// The steps of a mail transaction, as its errors name them.
+const (
+	stepCompose = "compose"
+	stepMail    = "MAIL FROM"
+	stepRcpt    = "RCPT TO"
+	stepData    = "DATA"
+	stepMessage = "message data"
+)
+
+// txError is a mail transaction that failed at one step; err is the
+// server's reply (a *textproto.Error) or what broke the connection.
+type txError struct {
+	step string
+	err  error
+}
+
+func (e *txError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *txError) Unwrap() error { return e.err }

@@ -2,11 +2,10 @@ package email
 
 import (
 	"errors"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/wneessen/go-mail"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/smtptest"
@@ -50,7 +49,7 @@ func TestSendReusesConnection(t *testing.T) {
 	defer s.Close()
 	const n = 5
 	for i := range n {
-		if err := s.Send(t.Context(), testMessage); err != nil {
+		if _, err := s.Send(t.Context(), testMessage); err != nil {
 			t.Fatalf("Send %d: %v", i, err)
 		}
 	}
@@ -70,7 +69,7 @@ func TestSendMaxMessagesPerConnection(t *testing.T) {
 	srv := smtptest.Start(t)
 	s := poolSender(t, srv, Config{MaxMessages: 2})
 	for i := range 5 {
-		if err := s.Send(t.Context(), testMessage); err != nil {
+		if _, err := s.Send(t.Context(), testMessage); err != nil {
 			t.Fatalf("Send %d: %v", i, err)
 		}
 	}
@@ -84,7 +83,7 @@ func TestSendIdleConnectionClosed(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.Start(t)
 	s := poolSender(t, srv, Config{IdleTimeout: 20 * time.Millisecond})
-	if err := s.Send(t.Context(), testMessage); err != nil {
+	if _, err := s.Send(t.Context(), testMessage); err != nil {
 		t.Fatal(err)
 	}
 	// The sweep closes the idle connection: the pool holds none.
@@ -93,7 +92,7 @@ func TestSendIdleConnectionClosed(t *testing.T) {
 		defer s.pool.mu.Unlock()
 		return len(s.pool.idle) == 0
 	})
-	if err := s.Send(t.Context(), testMessage); err != nil {
+	if _, err := s.Send(t.Context(), testMessage); err != nil {
 		t.Fatal(err)
 	}
 	srv.WaitMessages(t, 2, waitFor)
@@ -107,7 +106,7 @@ func TestSendMaxConnAge(t *testing.T) {
 	srv := smtptest.Start(t)
 	s := poolSender(t, srv, Config{MaxConnAge: time.Nanosecond})
 	for i := range 3 {
-		if err := s.Send(t.Context(), testMessage); err != nil {
+		if _, err := s.Send(t.Context(), testMessage); err != nil {
 			t.Fatalf("Send %d: %v", i, err)
 		}
 	}
@@ -123,12 +122,12 @@ func TestSendServerDroppedIdleConnection(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.Start(t)
 	s := poolSender(t, srv, Config{})
-	if err := s.Send(t.Context(), testMessage); err != nil {
+	if _, err := s.Send(t.Context(), testMessage); err != nil {
 		t.Fatal(err)
 	}
 	srv.WaitMessages(t, 1, waitFor)
 	srv.CloseConnections()
-	if err := s.Send(t.Context(), testMessage); err != nil {
+	if _, err := s.Send(t.Context(), testMessage); err != nil {
 		t.Fatalf("Send after the server dropped the connection: %v", err)
 	}
 	if msgs := srv.WaitMessages(t, 2, waitFor); len(msgs) != 2 {
@@ -138,7 +137,7 @@ func TestSendServerDroppedIdleConnection(t *testing.T) {
 		t.Errorf("connections = %d, want 2", got)
 	}
 	// The new connection is kept.
-	if err := s.Send(t.Context(), testMessage); err != nil {
+	if _, err := s.Send(t.Context(), testMessage); err != nil {
 		t.Fatal(err)
 	}
 	srv.WaitMessages(t, 3, waitFor)
@@ -154,18 +153,18 @@ func TestSendConnectionLostAfterData(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.Start(t)
 	s := poolSender(t, srv, Config{})
-	if err := s.Send(t.Context(), testMessage); err != nil {
+	if _, err := s.Send(t.Context(), testMessage); err != nil {
 		t.Fatal(err)
 	}
 	srv.DropNext(1)
-	err := s.Send(t.Context(), testMessage)
+	_, err := s.Send(t.Context(), testMessage)
 	if err == nil || hookd.IsPermanent(err) {
 		t.Fatalf("err = %v, want a transient error", err)
 	}
 	if got := srv.Attempts(); got != 2 {
 		t.Errorf("transactions = %d, want 2: the message was sent again", got)
 	}
-	if err := s.Send(t.Context(), testMessage); err != nil {
+	if _, err := s.Send(t.Context(), testMessage); err != nil {
 		t.Fatalf("Send after the lost connection: %v", err)
 	}
 	srv.WaitMessages(t, 2, waitFor)
@@ -184,15 +183,15 @@ func TestSendReusedConnectionReplies(t *testing.T) {
 	}{{421, false}, {451, false}, {550, true}, {554, true}} {
 		srv := smtptest.Start(t)
 		s := poolSender(t, srv, Config{})
-		if err := s.Send(t.Context(), testMessage); err != nil {
+		if _, err := s.Send(t.Context(), testMessage); err != nil {
 			t.Fatal(err)
 		}
 		srv.FailNext(1, tc.code)
-		err := s.Send(t.Context(), testMessage)
+		_, err := s.Send(t.Context(), testMessage)
 		if err == nil || hookd.IsPermanent(err) != tc.permanent {
 			t.Fatalf("%d: err = %v, want permanent=%v", tc.code, err, tc.permanent)
 		}
-		if se, ok := errors.AsType[*mail.SendError](err); !ok || se.ErrorCode() != tc.code {
+		if te, ok := errors.AsType[*textproto.Error](err); !ok || te.Code != tc.code {
 			t.Errorf("%d: error %v does not carry the reply code", tc.code, err)
 		}
 		if !strings.Contains(err.Error(), "(smtptest)") {
@@ -201,7 +200,7 @@ func TestSendReusedConnectionReplies(t *testing.T) {
 		if got := srv.Attempts(); got != 2 {
 			t.Errorf("%d: transactions = %d, want 2", tc.code, got)
 		}
-		if err := s.Send(t.Context(), testMessage); err != nil {
+		if _, err := s.Send(t.Context(), testMessage); err != nil {
 			t.Fatalf("%d: Send after the refusal: %v", tc.code, err)
 		}
 		srv.WaitMessages(t, 2, waitFor)
@@ -218,7 +217,7 @@ func TestSendConcurrencyBoundedByPool(t *testing.T) {
 	const n = 8
 	errc := make(chan error, n)
 	for range n {
-		go func() { errc <- s.Send(t.Context(), testMessage) }()
+		go func() { _, err := s.Send(t.Context(), testMessage); errc <- err }()
 	}
 	waitUntil(t, "2 transactions in flight and 6 Sends waiting", func() bool {
 		s.pool.mu.Lock()
@@ -241,11 +240,11 @@ func TestSendAfterClose(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.Start(t)
 	s := poolSender(t, srv, Config{})
-	if err := s.Send(t.Context(), testMessage); err != nil {
+	if _, err := s.Send(t.Context(), testMessage); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	if err := s.Send(t.Context(), testMessage); err == nil {
+	if _, err := s.Send(t.Context(), testMessage); err == nil {
 		t.Error("Send after Close succeeded")
 	}
 	if got := srv.Connections(); got != 1 {

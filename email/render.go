@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -109,7 +110,7 @@ const noValue = "<no value>"
 // replaced by spaces (a subject is one header line; a payload value must not
 // be able to add headers), and it is trimmed.
 func Render(a *hookd.EmailAction, d Data) (subject, body string, err error) {
-	st, bt, err := parseTemplates(a)
+	st, bt, err := cachedTemplates(a)
 	if err != nil {
 		return "", "", hookd.Permanent(err)
 	}
@@ -140,6 +141,33 @@ func CheckTemplates(a *hookd.EmailAction) error {
 		errs = append(errs, fmt.Errorf("body: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// parsed holds the templates Render parsed, by action (templateKey):
+// parsing them again for every message cost as much CPU as sending it on
+// a local SMTP connection. Executing a template is safe for concurrent use.
+var parsed sync.Map // templateKey → parsedTemplates
+
+type templateKey struct{ name, subject, body string }
+
+type parsedTemplates struct {
+	subject, body *template.Template
+	err           error
+}
+
+// cachedTemplates is parseTemplates, once for each action's sources.
+func cachedTemplates(a *hookd.EmailAction) (subject, body *template.Template, err error) {
+	var k templateKey
+	if a != nil {
+		k = templateKey{a.Template, a.Subject, a.Body}
+	}
+	if p, ok := parsed.Load(k); ok {
+		p := p.(parsedTemplates)
+		return p.subject, p.body, p.err
+	}
+	subject, body, err = parseTemplates(a)
+	parsed.Store(k, parsedTemplates{subject, body, err})
+	return subject, body, err
 }
 
 // parseTemplates parses the subject and body sources that a selects.

@@ -68,21 +68,26 @@ func NewSender(c Config) (*Sender, error) {
 // hookd.Permanent error when retrying cannot help (an SMTP 5xx reply, an
 // invalid recipient or subject), and a plain error otherwise (an SMTP 4xx
 // reply, a connection failure, a timeout). No error contains the password.
-func (s *Sender) Send(ctx context.Context, m Message) error {
+//
+// The Reply is the server's last: on success, its reply to the message's
+// data (250 and its text, often a queue ID); on failure, the reply that
+// refused it, or none when the server said nothing (a connection failure,
+// a timeout).
+func (s *Sender) Send(ctx context.Context, m Message) (hookd.Reply, error) {
 	if !hookd.ValidEmail(m.To) {
-		return hookd.Permanent(fmt.Errorf("email: invalid recipient address %q", m.To))
+		return hookd.Reply{}, hookd.Permanent(fmt.Errorf("email: invalid recipient address %q", m.To))
 	}
 	if strings.ContainsAny(m.Subject, "\r\n") {
 		// Render never produces one; a caller that does would inject headers.
-		return hookd.Permanent(errors.New("email: subject contains a line break"))
+		return hookd.Reply{}, hookd.Permanent(errors.New("email: subject contains a line break"))
 	}
 
 	msg := mail.NewMsg()
 	if err := msg.From(s.from); err != nil {
-		return hookd.Permanent(fmt.Errorf("email: from: %w", err))
+		return hookd.Reply{}, hookd.Permanent(fmt.Errorf("email: from: %w", err))
 	}
 	if err := msg.To(m.To); err != nil {
-		return hookd.Permanent(fmt.Errorf("email: to: %w", err))
+		return hookd.Reply{}, hookd.Permanent(fmt.Errorf("email: to: %w", err))
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
@@ -92,15 +97,21 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	err := s.send(ctx, msg)
+	text, err := s.send(ctx, msg)
 	if err == nil {
-		return nil
+		// The text of the server's reply to the data; the code is 250,
+		// the only one the client takes for success there.
+		return hookd.Reply{Code: 250, Text: hookd.Snippet(s.redact(oneLine(text)), hookd.MaxReply)}, nil
+	}
+	var reply hookd.Reply
+	if code, text, ok := replyOf(err); ok {
+		reply = hookd.Reply{Code: code, Text: hookd.Snippet(s.redact(text), hookd.MaxReply)}
 	}
 	err = classify(err)
 	if !hookd.IsPermanent(err) && ctx.Err() != nil {
 		err = fmt.Errorf("%w (%w)", err, context.Cause(ctx))
 	}
-	return s.wrap(err)
+	return reply, s.wrap(err)
 }
 
 // Close closes the connections kept open between messages. A Send after
@@ -113,33 +124,33 @@ func (s *Sender) Close() error {
 // send sends msg on a pooled connection. When a connection that was kept
 // open fails before the server accepted anything (the server closed it
 // while it was idle), msg is sent once more on a new connection.
-func (s *Sender) send(ctx context.Context, msg *mail.Msg) error {
+func (s *Sender) send(ctx context.Context, msg *mail.Msg) (reply string, err error) {
 	c, err := s.pool.get(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
-	healthy, err := c.send(ctx, msg)
+	reply, healthy, err := c.send(ctx, msg)
 	if err != nil && c.reused && unsent(err) && ctx.Err() == nil {
 		if c, err = s.pool.redial(ctx, c); err != nil {
-			return err
+			return "", err
 		}
-		healthy, err = c.send(ctx, msg)
+		reply, healthy, err = c.send(ctx, msg)
 	}
 	s.pool.put(c, healthy)
-	return err
+	return reply, err
 }
 
 // unsent reports whether err shows that the server took nothing of the
 // message: the failure came before its data, and was no reply refusing it
 // (a connection error, or 421: the server is closing the connection).
 func unsent(err error) bool {
-	se, ok := errors.AsType[*mail.SendError](err)
+	te, ok := errors.AsType[*txError](err)
 	if !ok {
 		return false
 	}
-	switch se.Reason {
-	case mail.ErrConnCheck, mail.ErrSMTPMailFrom, mail.ErrSMTPRcptTo, mail.ErrSMTPData:
-		code := se.ErrorCode()
+	switch te.step {
+	case stepMail, stepRcpt, stepData:
+		code, _, _ := replyOf(err)
 		return code == 0 || code == 421
 	}
 	return false
@@ -233,21 +244,12 @@ func (s *Sender) connect(ctx context.Context, network, addr string) (net.Conn, e
 
 // classify marks err permanent when retrying cannot help.
 func classify(err error) error {
-	if se, ok := errors.AsType[*mail.SendError](err); ok {
-		switch se.Reason {
-		case mail.ErrGetSender, mail.ErrGetRcpts, mail.ErrNoUnencoded:
-			return hookd.Permanent(err)
-		}
-		// IsTemp is false for errors without a reply code too (a broken
-		// connection while writing), so decide by the reply code.
-		if code := se.ErrorCode(); code >= 500 && code <= 599 {
-			return hookd.Permanent(err)
-		}
-		return err
+	if te, ok := errors.AsType[*txError](err); ok && te.step == stepCompose {
+		return hookd.Permanent(err)
 	}
-	// Replies before the transaction: the greeting, EHLO, STARTTLS, AUTH
-	// (535 for bad credentials).
-	if te, ok := errors.AsType[*textproto.Error](err); ok && te.Code >= 500 && te.Code <= 599 {
+	// A reply in the transaction, or before it: the greeting, EHLO,
+	// STARTTLS, AUTH (535 for bad credentials).
+	if code, _, _ := replyOf(err); code >= 500 && code <= 599 {
 		return hookd.Permanent(err)
 	}
 	return err
@@ -260,8 +262,8 @@ func classify(err error) error {
 // DATA writer: … affected message ID: …") only hide what the server said.
 func (s *Sender) wrap(err error) error {
 	text := err.Error()
-	if r := serverReply(text); r != "" {
-		text = r
+	if code, r, ok := replyOf(err); ok {
+		text = strconv.Itoa(code) + " " + r
 	}
 	msg := fmt.Sprintf("email: send via %s: %s", s.endpoint, s.redact(text))
 	e := &sendError{msg: msg, err: err}
@@ -271,30 +273,47 @@ func (s *Sender) wrap(err error) error {
 	return e
 }
 
+// replyOf returns the server's reply that err carries: its code and its
+// text on one line; ok is false when the server said nothing (a broken
+// connection, a timeout).
+func replyOf(err error) (code int, text string, ok bool) {
+	if te, ok := errors.AsType[*textproto.Error](err); ok {
+		return te.Code, oneLine(te.Msg), true
+	}
+	// go-mail's dialling errors keep the reply only in their text.
+	return serverReply(err.Error())
+}
+
 // replyText finds an SMTP reply as net/textproto prints it: the code, then
 // the server's text quoted by Go, e.g. `550 "5.1.1 user unknown"`.
 var replyText = regexp.MustCompile(`\b([2-5][0-9][0-9]) ("(?:[^"\\]|\\.)*")`)
 
-// serverReply returns the first SMTP reply in msg as the server wrote it
-// ("550 5.1.1 user unknown"), or "" when msg holds none.
-func serverReply(msg string) string {
+// serverReply returns the first SMTP reply in msg as the server wrote it:
+// its code and its text ("5.1.1 user unknown"); ok is false when msg holds
+// none.
+func serverReply(msg string) (code int, text string, ok bool) {
 	m := replyText.FindStringSubmatch(msg)
 	if m == nil {
-		return ""
+		return 0, "", false
 	}
 	text, err := strconv.Unquote(m[2])
 	if err != nil {
-		return ""
+		return 0, "", false
 	}
-	// A multi-line reply arrives joined with newlines; one line reads
-	// better in a table and cannot fake another log line.
-	text = strings.Map(func(r rune) rune {
+	code, _ = strconv.Atoi(m[1]) // three digits
+	return code, oneLine(text), true
+}
+
+// oneLine makes a reply's text one line: a multi-line reply arrives joined
+// with newlines; one line reads better in a table and cannot fake another
+// log line.
+func oneLine(text string) string {
+	return strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '
 		}
 		return r
 	}, text)
-	return m[1] + " " + text
 }
 
 func (s *Sender) redact(msg string) string {

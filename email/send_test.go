@@ -5,12 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/wneessen/go-mail"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/smtptest"
@@ -70,8 +69,13 @@ func TestSendPlain(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.Start(t)
 	s := newSender(t, srv.URL(), nil)
-	if err := s.Send(t.Context(), testMessage); err != nil {
+	reply, err := s.Send(t.Context(), testMessage)
+	if err != nil {
 		t.Fatalf("Send: %v", err)
+	}
+	// go-smtp's server answers the data with "250 2.0.0 OK: queued".
+	if reply != (hookd.Reply{Code: 250, Text: "2.0.0 OK: queued"}) {
+		t.Errorf("reply = %+v, want the server's 250 and its text", reply)
 	}
 	checkDelivered(t, srv, false)
 }
@@ -82,21 +86,24 @@ func TestSendTransientReply(t *testing.T) {
 		srv := smtptest.Start(t)
 		srv.FailNext(1, code)
 		s := newSender(t, srv.URL(), nil)
-		err := s.Send(t.Context(), testMessage)
+		reply, err := s.Send(t.Context(), testMessage)
 		if err == nil {
 			t.Fatalf("%d: Send succeeded", code)
 		}
 		if hookd.IsPermanent(err) {
 			t.Errorf("%d: error is permanent: %v", code, err)
 		}
-		if se, ok := errors.AsType[*mail.SendError](err); !ok || se.ErrorCode() != code {
+		if reply.Code != code || !strings.HasPrefix(reply.Text, "4.3.") || !strings.HasSuffix(reply.Text, "(smtptest)") {
+			t.Errorf("%d: reply = %+v, want the server's code and text", code, reply)
+		}
+		if te, ok := errors.AsType[*textproto.Error](err); !ok || te.Code != code {
 			t.Errorf("%d: error %v does not carry the reply code", code, err)
 		}
 		if !strings.HasPrefix(err.Error(), "email: send via smtp://127.0.0.1:") {
 			t.Errorf("%d: error %q lacks context", code, err)
 		}
 		// The retry succeeds.
-		if err := s.Send(t.Context(), testMessage); err != nil {
+		if _, err := s.Send(t.Context(), testMessage); err != nil {
 			t.Fatalf("%d: second Send: %v", code, err)
 		}
 		checkDelivered(t, srv, false)
@@ -109,11 +116,14 @@ func TestSendPermanentReply(t *testing.T) {
 		srv := smtptest.Start(t)
 		srv.FailAlways(code)
 		s := newSender(t, srv.URL(), nil)
-		err := s.Send(t.Context(), testMessage)
+		reply, err := s.Send(t.Context(), testMessage)
 		if !hookd.IsPermanent(err) {
 			t.Errorf("%d: error is not permanent: %v", code, err)
 		}
-		if se, ok := errors.AsType[*mail.SendError](err); !ok || se.ErrorCode() != code {
+		if reply.Code != code || !strings.HasPrefix(reply.Text, "5.") || !strings.HasSuffix(err.Error(), reply.Text) {
+			t.Errorf("%d: reply = %+v, want the server's code and the text the error ends with (%q)", code, reply, err)
+		}
+		if te, ok := errors.AsType[*textproto.Error](err); !ok || te.Code != code {
 			t.Errorf("%d: error %v does not carry the reply code", code, err)
 		}
 		if srv.Attempts() != 1 {
@@ -143,9 +153,12 @@ func closedAddr(t *testing.T) string {
 func TestSendConnectionRefused(t *testing.T) {
 	t.Parallel()
 	s := newSender(t, "smtp://"+closedAddr(t), nil)
-	err := s.Send(t.Context(), testMessage)
+	reply, err := s.Send(t.Context(), testMessage)
 	if err == nil {
 		t.Fatal("Send succeeded")
+	}
+	if reply != (hookd.Reply{}) {
+		t.Errorf("reply = %+v, want none: the server said nothing", reply)
 	}
 	if hookd.IsPermanent(err) {
 		t.Errorf("error is permanent: %v", err)
@@ -191,7 +204,7 @@ func TestSendTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err = s.Send(t.Context(), testMessage)
+	_, err = s.Send(t.Context(), testMessage)
 	if err == nil || hookd.IsPermanent(err) {
 		t.Fatalf("err = %v, want a transient error", err)
 	}
@@ -207,7 +220,7 @@ func TestSendContextCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	start := time.Now()
-	go func() { errc <- s.Send(ctx, testMessage) }()
+	go func() { _, err := s.Send(ctx, testMessage); errc <- err }()
 	cancel()
 	err := <-errc
 	if err == nil || hookd.IsPermanent(err) {
@@ -226,7 +239,7 @@ func TestSendStartTLS(t *testing.T) {
 	serverTLS, clientTLS := smtptest.SelfSignedTLS(t)
 	srv := smtptest.StartWith(t, smtptest.Options{TLSConfig: serverTLS})
 	s := newSender(t, srv.URL(), clientTLS)
-	if err := s.Send(t.Context(), testMessage); err != nil {
+	if _, err := s.Send(t.Context(), testMessage); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	checkDelivered(t, srv, true)
@@ -237,7 +250,7 @@ func TestSendStartTLSUntrusted(t *testing.T) {
 	serverTLS, _ := smtptest.SelfSignedTLS(t)
 	srv := smtptest.StartWith(t, smtptest.Options{TLSConfig: serverTLS})
 	s := newSender(t, srv.URL(), nil) // system roots: the certificate is not trusted
-	err := s.Send(t.Context(), testMessage)
+	_, err := s.Send(t.Context(), testMessage)
 	if err == nil {
 		t.Fatal("Send trusted a self-signed certificate")
 	}
@@ -254,7 +267,7 @@ func TestSendImplicitTLS(t *testing.T) {
 		t.Fatalf("URL() = %q", srv.URL())
 	}
 	s := newSender(t, srv.URL(), clientTLS)
-	if err := s.Send(t.Context(), testMessage); err != nil {
+	if _, err := s.Send(t.Context(), testMessage); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	checkDelivered(t, srv, true)
@@ -270,7 +283,7 @@ func TestSendAuth(t *testing.T) {
 		url := strings.Replace(srv.URL(), "://", "://hookd:"+password+"@", 1)
 
 		s := newSender(t, url, clientTLS)
-		if err := s.Send(t.Context(), testMessage); err != nil {
+		if _, err := s.Send(t.Context(), testMessage); err != nil {
 			t.Fatalf("implicit=%v: Send: %v", implicit, err)
 		}
 		if m := checkDelivered(t, srv, true); m.User != "hookd" {
@@ -278,7 +291,7 @@ func TestSendAuth(t *testing.T) {
 		}
 
 		wrong := strings.Replace(srv.URL(), "://", "://hookd:wr0ng-pa55@", 1)
-		err := newSender(t, wrong, clientTLS).Send(t.Context(), testMessage)
+		_, err := newSender(t, wrong, clientTLS).Send(t.Context(), testMessage)
 		if !hookd.IsPermanent(err) {
 			t.Errorf("implicit=%v: bad credentials: err = %v, want permanent (535)", implicit, err)
 		}
@@ -295,7 +308,7 @@ func TestSendAuthNeedsTLS(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.Start(t) // no STARTTLS
 	url := strings.Replace(srv.URL(), "://", "://hookd:s3cr3t-pw@", 1)
-	err := newSender(t, url, nil).Send(t.Context(), testMessage)
+	_, err := newSender(t, url, nil).Send(t.Context(), testMessage)
 	if err == nil {
 		t.Fatal("Send sent credentials without TLS")
 	}
@@ -317,7 +330,7 @@ func TestSendRejectsBadMessages(t *testing.T) {
 		{To: "ada@example.com", Subject: "x\r\nBcc: eve@example.com", Body: "x"},
 		{To: "ada@example.com", Subject: "x\nBcc: eve@example.com", Body: "x"},
 	} {
-		if err := s.Send(t.Context(), m); !hookd.IsPermanent(err) {
+		if _, err := s.Send(t.Context(), m); !hookd.IsPermanent(err) {
 			t.Errorf("Send(%+v) = %v, want a permanent error", m, err)
 		}
 	}
@@ -333,7 +346,7 @@ func TestSendConcurrent(t *testing.T) {
 	const n = 8
 	errc := make(chan error, n)
 	for range n {
-		go func() { errc <- s.Send(t.Context(), testMessage) }()
+		go func() { _, err := s.Send(t.Context(), testMessage); errc <- err }()
 	}
 	for range n {
 		if err := <-errc; err != nil {

@@ -20,12 +20,14 @@ func ExampleForwarder_Forward() {
 	defer internal.Close()
 
 	var f forward.Forwarder
-	err := f.Forward(context.Background(),
+	reply, err := f.Forward(context.Background(),
 		&hookd.ForwardAction{URL: internal.URL, Timeout: 5 * time.Second, Headers: []string{"X-GitHub-Event"}},
 		&hookd.Event{ID: "ev1", Service: "github", Body: []byte(`{}`), Header: http.Header{"X-Github-Event": {"push"}}},
 	)
+	fmt.Println("reply:", reply.Code, reply.Text)
 	fmt.Println("retry:", err != nil && !hookd.IsPermanent(err))
 	// Output:
 	// received ev1 push
+	// reply: 503 maintenance
 	// retry: true
 }

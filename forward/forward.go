@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 )
@@ -25,8 +24,8 @@ const (
 )
 
 const (
-	maxDrain   = 64 << 10 // response bytes read before closing, for connection reuse
-	maxSnippet = 256      // response bytes quoted in errors
+	maxDrain   = 64 << 10       // response bytes read before closing, for connection reuse
+	maxSnippet = hookd.MaxReply // response bytes kept in replies and quoted in errors
 )
 
 // Forwarder delivers events. The zero value is ready to use. It is safe for
@@ -91,19 +90,21 @@ var hopByHop = map[string]bool{
 // headers named in a.Headers (hop-by-hop headers excepted), and
 // X-Hookd-Event-Id, X-Hookd-Service and X-Hookd-Idempotency-Key.
 //
-// It returns nil for a 2xx answer; a plain error for 408, 429, 5xx and
-// network errors; and a hookd.Permanent error otherwise.
-func (f *Forwarder) Forward(ctx context.Context, a *hookd.ForwardAction, ev *hookd.Event) error {
+// It returns what the target answered (its status and the start of its
+// body, whatever the status; nothing for a network error) and nil for a
+// 2xx answer; a plain error for 408, 429, 5xx and network errors; and a
+// hookd.Permanent error otherwise.
+func (f *Forwarder) Forward(ctx context.Context, a *hookd.ForwardAction, ev *hookd.Event) (hookd.Reply, error) {
 	target := redactURL(a.URL)
 	ctx, cancel := context.WithTimeout(ctx, a.Timeout)
 	defer cancel()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL, bytes.NewReader(ev.Body))
 	if err != nil {
-		return hookd.Permanent(fmt.Errorf("forward: POST %s: %w", target, stripURL(err)))
+		return hookd.Reply{}, hookd.Permanent(fmt.Errorf("forward: POST %s: %w", target, stripURL(err)))
 	}
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-		return hookd.Permanent(fmt.Errorf("forward: POST %s: scheme %q is not http or https", target, req.URL.Scheme))
+		return hookd.Reply{}, hookd.Permanent(fmt.Errorf("forward: POST %s: scheme %q is not http or https", target, req.URL.Scheme))
 	}
 	for _, name := range a.Headers {
 		name = http.CanonicalHeaderKey(name)
@@ -129,29 +130,30 @@ func (f *Forwarder) Forward(ctx context.Context, a *hookd.ForwardAction, ev *hoo
 	resp, err := client.Do(req)
 	if err != nil {
 		// Network errors, timeouts and cancellation: worth another try.
-		return fmt.Errorf("forward: POST %s: %w", target, stripURL(err))
+		return hookd.Reply{}, fmt.Errorf("forward: POST %s: %w", target, stripURL(err))
 	}
 	defer resp.Body.Close()
 	// Read (a bounded amount of) the body so the connection can be reused,
-	// keeping its start for the error message.
+	// keeping its start for the reply and the error message.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxDrain))
+	reply := hookd.Reply{Code: resp.StatusCode, Text: snippet(body)}
 
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return nil
+		return reply, nil
 	}
 	serr := &StatusError{
 		URL:        target,
 		StatusCode: resp.StatusCode,
 		Status:     resp.Status,
-		Body:       snippet(body),
+		Body:       reply.Text,
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
 		serr.Location = redactURL(resp.Header.Get("Location"))
 	}
 	if serr.Temporary() {
-		return serr
+		return reply, serr
 	}
-	return hookd.Permanent(serr)
+	return reply, hookd.Permanent(serr)
 }
 
 // StatusError is a non-2xx answer from a forward target.
@@ -182,20 +184,11 @@ func (e *StatusError) Error() string {
 	return b.String()
 }
 
-// snippet returns at most maxSnippet bytes of body, cut at a rune boundary,
-// without surrounding space.
+// snippet returns at most maxSnippet bytes of body (hookd.Snippet),
+// copying no more of it than that: it runs for every delivery. The byte
+// past the cut lets Snippet see that it cuts.
 func snippet(body []byte) string {
-	if len(body) > maxSnippet {
-		body = body[:maxSnippet]
-		// Drop a rune the cut split in two.
-		for range utf8.UTFMax - 1 {
-			if r, size := utf8.DecodeLastRune(body); r != utf8.RuneError || size != 1 {
-				break
-			}
-			body = body[:len(body)-1]
-		}
-	}
-	return strings.TrimSpace(strings.ToValidUTF8(string(body), "\uFFFD"))
+	return hookd.Snippet(string(body[:min(len(body), maxSnippet+1)]), maxSnippet)
 }
 
 // redactURL returns raw without its password and query, which may carry

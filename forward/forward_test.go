@@ -68,15 +68,21 @@ func TestForwardSuccess(t *testing.T) {
 	for _, status := range []int{200, 201, 202, 204, 299} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			t.Parallel()
-			srv, reqs := server(t, status, "", nil)
+			srv, reqs := server(t, status, " queued as 7\n", nil)
 			a := &hookd.ForwardAction{
 				Timeout: testTimeout,
 				URL:     srv.URL + "/github?token=abc",
 				Headers: []string{"x-github-event", "X-Multi", "X-Missing", "Content-Length", "connection", "X-Hookd-Event-Id"},
 			}
 			var f Forwarder
-			if err := f.Forward(t.Context(), a, testEvent()); err != nil {
+			reply, err := f.Forward(t.Context(), a, testEvent())
+			if err != nil {
 				t.Fatalf("Forward: %v", err)
+			}
+			// 204 has no body: the server drops what the handler writes.
+			if want := (hookd.Reply{Code: status, Text: "queued as 7"}); status == 204 && reply != (hookd.Reply{Code: 204}) ||
+				status != 204 && reply != want {
+				t.Errorf("reply = %+v, want the status and the trimmed body", reply)
 			}
 			r := <-reqs
 			if r.method != http.MethodPost {
@@ -120,7 +126,7 @@ func TestForwardNoContentType(t *testing.T) {
 	ev := testEvent()
 	ev.Header = nil
 	var f Forwarder
-	if err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL, Headers: []string{"X-Any"}}, ev); err != nil {
+	if _, err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL, Headers: []string{"X-Any"}}, ev); err != nil {
 		t.Fatal(err)
 	}
 	if r := <-reqs; r.header.Get("Content-Type") != "" {
@@ -142,9 +148,12 @@ func TestForwardStatusClasses(t *testing.T) {
 			t.Parallel()
 			srv, _ := server(t, tt.status, "  details: the thing broke\n", nil)
 			var f Forwarder
-			err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL + "/hook"}, testEvent())
+			reply, err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL + "/hook"}, testEvent())
 			if err == nil {
 				t.Fatal("Forward succeeded")
+			}
+			if reply != (hookd.Reply{Code: tt.status, Text: "details: the thing broke"}) {
+				t.Errorf("reply = %+v, want the status and the trimmed body", reply)
 			}
 			if hookd.IsPermanent(err) != tt.permanent {
 				t.Errorf("IsPermanent = %v, want %v: %v", hookd.IsPermanent(err), tt.permanent, err)
@@ -174,7 +183,7 @@ func TestForwardRedirectNotFollowed(t *testing.T) {
 		})
 		for _, client := range []*http.Client{nil, {}} { // a caller's client that would follow
 			f := Forwarder{Client: client}
-			err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
+			_, err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
 			if !hookd.IsPermanent(err) {
 				t.Errorf("%d: err = %v, want permanent", status, err)
 				continue
@@ -200,18 +209,18 @@ func TestForwardBodyLimits(t *testing.T) {
 	long := strings.Repeat("é", 100_000) // 200,000 bytes
 	srv, _ := server(t, 500, long, nil)
 	var f Forwarder
-	err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
+	reply, err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
 	se, ok := errors.AsType[*StatusError](err)
 	if !ok {
 		t.Fatalf("err = %v", err)
 	}
-	if len(se.Body) != 256 || se.Body != strings.Repeat("é", 128) {
-		t.Errorf("len(Body) = %d, want 256 bytes of whole runes", len(se.Body))
+	if len(se.Body) != 256 || se.Body != strings.Repeat("é", 128) || reply.Text != se.Body {
+		t.Errorf("len(Body) = %d, reply %d bytes; want 256 bytes of whole runes", len(se.Body), len(reply.Text))
 	}
 
 	odd := "x" + strings.Repeat("é", 200) // the cut at 256 splits a rune
 	srv, _ = server(t, 500, odd, nil)
-	err = f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
+	_, err = f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
 	se, _ = errors.AsType[*StatusError](err)
 	if se == nil || len(se.Body) != 255 || !strings.HasPrefix(odd, se.Body) {
 		t.Errorf("Body = %q (%d bytes), want the first 255 bytes", se.Body, len(se.Body))
@@ -239,7 +248,7 @@ func TestForwardDrainsBoundedBody(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	var f Forwarder
-	err := f.Forward(t.Context(), &hookd.ForwardAction{URL: srv.URL, Timeout: 5 * time.Second}, testEvent())
+	_, err := f.Forward(t.Context(), &hookd.ForwardAction{URL: srv.URL, Timeout: 5 * time.Second}, testEvent())
 	if err == nil || hookd.IsPermanent(err) {
 		t.Fatalf("err = %v, want transient", err)
 	}
@@ -258,9 +267,12 @@ func TestForwardNetworkErrors(t *testing.T) {
 	l.Close()
 
 	var f Forwarder
-	err = f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: closed + "/x?token=hunter2"}, testEvent())
+	reply, err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: closed + "/x?token=hunter2"}, testEvent())
 	if err == nil || hookd.IsPermanent(err) {
 		t.Fatalf("connection refused: err = %v, want transient", err)
+	}
+	if reply != (hookd.Reply{}) {
+		t.Errorf("connection refused: reply = %+v, want none", reply)
 	}
 	if strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("error %q contains the query", err)
@@ -284,7 +296,7 @@ func TestForwardTimeout(t *testing.T) {
 
 	var f Forwarder
 	start := time.Now()
-	err := f.Forward(t.Context(), &hookd.ForwardAction{URL: srv.URL, Timeout: 100 * time.Millisecond}, testEvent())
+	_, err := f.Forward(t.Context(), &hookd.ForwardAction{URL: srv.URL, Timeout: 100 * time.Millisecond}, testEvent())
 	if err == nil || hookd.IsPermanent(err) {
 		t.Fatalf("err = %v, want transient", err)
 	}
@@ -298,7 +310,7 @@ func TestForwardTimeout(t *testing.T) {
 	// The caller's context ends it too.
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err = f.Forward(ctx, &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
+	_, err = f.Forward(ctx, &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent())
 	if !errors.Is(err, context.Canceled) || hookd.IsPermanent(err) {
 		t.Errorf("canceled: err = %v, want transient context.Canceled", err)
 	}
@@ -308,7 +320,7 @@ func TestForwardInvalidURL(t *testing.T) {
 	t.Parallel()
 	var f Forwarder
 	for _, u := range []string{"", "ftp://example.com/x", "http://[::1", "://nope"} {
-		err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: u}, testEvent())
+		_, err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: u}, testEvent())
 		if !hookd.IsPermanent(err) {
 			t.Errorf("URL %q: err = %v, want permanent", u, err)
 		}
@@ -324,7 +336,7 @@ func TestForwardUsesClient(t *testing.T) {
 		return http.DefaultTransport.RoundTrip(r)
 	})}
 	f := Forwarder{Client: client}
-	if err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent()); err != nil {
+	if _, err := f.Forward(t.Context(), &hookd.ForwardAction{Timeout: testTimeout, URL: srv.URL}, testEvent()); err != nil {
 		t.Fatal(err)
 	}
 	if used.Load() != 1 {

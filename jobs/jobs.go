@@ -23,14 +23,19 @@ import (
 	"github.com/hookd/hookd/email"
 )
 
-// Mailer sends one email message.
+// Mailer sends one email message and returns the server's reply.
 type Mailer interface {
-	Send(ctx context.Context, m email.Message) error
+	Send(ctx context.Context, m email.Message) (hookd.Reply, error)
 }
 
-// Forwarder POSTs an event to an internal URL.
+// Forwarder POSTs an event to an internal URL and returns the answer.
 type Forwarder interface {
-	Forward(ctx context.Context, a *hookd.ForwardAction, ev *hookd.Event) error
+	Forward(ctx context.Context, a *hookd.ForwardAction, ev *hookd.Event) (hookd.Reply, error)
+}
+
+// AttemptRecorder records the attempts of queued jobs: a hookd.Store.
+type AttemptRecorder interface {
+	RecordAttempt(ctx context.Context, args hookd.JobArgs, jobID int64, r hookd.AttemptRecord) error
 }
 
 // EventReader is what the workers need of the store (a hookd.Store):
@@ -53,6 +58,8 @@ type Config struct {
 	Forwarder Forwarder
 	Logger    *slog.Logger // Defaults to slog.Default().
 	Metrics   *Metrics     // Optional: counts attempts and delivery latency.
+	// Attempts, when set, records each attempt Work makes (Job.History).
+	Attempts AttemptRecorder
 
 	// The settings below come from the configuration's workers block,
 	// defaults filled in; they are used as given.
@@ -198,7 +205,7 @@ func (w *Worker) action(args hookd.JobArgs) (*hookd.Action, error) {
 // the text of the returned error as the job's last error and JobCancel's
 // would begin with "JobCancelError: "; errorHandler cancels instead.
 //
-// Before returning, it records the event's status as it stands once River
+// Before returning, it records the attempt (record) and the event's status as it stands once River
 // records the outcome (finish). A success is recorded with the job's
 // completion, in one transaction. A failure is recorded first, River's
 // record of it follows in a transaction of River's: should the process die
@@ -216,8 +223,10 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) (err e
 			w.finish(ctx, job, errors.New("panic"))
 		}
 	}()
-	err = w.work(ctx, job)
+	start := time.Now()
+	reply, err := w.work(ctx, job)
 	finished = true
+	w.record(ctx, job, start, reply, err)
 	w.finish(ctx, job, err)
 	return err
 }
@@ -248,28 +257,66 @@ func (w *Worker) finish(ctx context.Context, job *river.Job[hookd.JobArgs], err 
 	}
 }
 
-func (w *Worker) work(ctx context.Context, job *river.Job[hookd.JobArgs]) error {
+func (w *Worker) work(ctx context.Context, job *river.Job[hookd.JobArgs]) (hookd.Reply, error) {
 	a, err := w.action(job.Args)
 	if err != nil {
-		return hookd.Permanent(err)
+		return hookd.Reply{}, hookd.Permanent(err)
 	}
 	ev, err := w.c.Events.EventWithoutJobs(ctx, job.Args.EventID)
 	if hookd.ErrorCode(err) == hookd.ENotFound {
-		return hookd.Permanent(fmt.Errorf("event %s no longer exists", job.Args.EventID))
+		return hookd.Reply{}, hookd.Permanent(fmt.Errorf("event %s no longer exists", job.Args.EventID))
 	} else if err != nil {
-		return err
+		return hookd.Reply{}, err
 	}
 	return w.run(ctx, a, ev, job.Attempt >= job.MaxAttempts)
 }
 
+// recordTimeout bounds the write of one attempt's record.
+const recordTimeout = 5 * time.Second
+
+// record writes the record of the attempt Work made (Job.History), after
+// the attempt and before River writes its outcome, in a transaction of its
+// own: River's outcome is written later by its completer, and there is no
+// hook to join it. So a crash in between leaves the record with the job
+// still running in River's eyes: River runs it again (after a restart, or
+// workers.rescue_after), as the next attempt. A crash before the record
+// leaves River's own trace of the attempt (its error), which the history
+// shows in its place. A record that cannot be written is logged and left
+// out; the job's outcome does not depend on it.
+func (w *Worker) record(ctx context.Context, job *river.Job[hookd.JobArgs], start time.Time, reply hookd.Reply, err error) {
+	if w.c.Attempts == nil {
+		return
+	}
+	r := hookd.AttemptRecord{Number: job.Attempt, StartedAt: start, Duration: time.Since(start),
+		Outcome: hookd.AttemptSucceeded, Code: reply.Code, Reply: reply.Text}
+	if err != nil {
+		r.Error, r.Outcome = err.Error(), hookd.AttemptRetrying
+		if hookd.IsPermanent(err) || job.Attempt >= job.MaxAttempts {
+			r.Outcome = hookd.AttemptFailed
+		}
+	}
+	// The attempt's own context may have ended (its timeout): the record
+	// is still due.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if err := w.c.Attempts.RecordAttempt(ctx, job.Args, job.ID, r); err != nil {
+		log := w.c.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.WarnContext(ctx, "recording a job's attempt failed: its history lacks it", "event_id", job.Args.EventID,
+			"job_id", job.ID, "attempt", job.Attempt, "err", err)
+	}
+}
+
 // Attempt runs the action of args once for ev: what Work does for a queued
 // job, and what the delivery engine does for the first attempt of a job
-// that it holds in memory. A failure that retrying cannot fix is marked
-// hookd.Permanent.
-func (w *Worker) Attempt(ctx context.Context, job hookd.NewJob, ev *hookd.Event) error {
+// that it holds in memory. It returns what the destination answered, and
+// the failure; one that retrying cannot fix is marked hookd.Permanent.
+func (w *Worker) Attempt(ctx context.Context, job hookd.NewJob, ev *hookd.Event) (hookd.Reply, error) {
 	a, err := w.action(job.Args)
 	if err != nil {
-		return hookd.Permanent(err)
+		return hookd.Reply{}, hookd.Permanent(err)
 	}
 	// The first attempt: the last one only for a job allowed one.
 	return w.run(ctx, a, ev, job.MaxAttempts <= 1)
@@ -283,11 +330,11 @@ func (w *Worker) DeadLetter(ctx context.Context, a hookd.Attempt) {
 
 // run performs action a for ev, within the cap of attempts in flight to
 // its destination; last says whether no retry follows a failure.
-func (w *Worker) run(ctx context.Context, a *hookd.Action, ev *hookd.Event, last bool) (err error) {
+func (w *Worker) run(ctx context.Context, a *hookd.Action, ev *hookd.Event, last bool) (_ hookd.Reply, err error) {
 	defer func() { w.c.Metrics.observe(a.Type, ev, err, last) }()
 	release, err := w.limits.acquire(ctx, destination(a))
 	if err != nil {
-		return err
+		return hookd.Reply{}, err
 	}
 	defer release()
 	switch a.Type {
@@ -298,7 +345,7 @@ func (w *Worker) run(ctx context.Context, a *hookd.Action, ev *hookd.Event, last
 	}
 	// A job is only enqueued for an action that does work; one this
 	// worker cannot run must not pass for done.
-	return hookd.Permanent(fmt.Errorf("action %q has no worker", a.Type))
+	return hookd.Reply{}, hookd.Permanent(fmt.Errorf("action %q has no worker", a.Type))
 }
 
 // errorHandler sees every failed attempt: it cancels the jobs whose error
@@ -366,10 +413,10 @@ func (q quieter) Handle(ctx context.Context, r slog.Record) error {
 func (q quieter) WithAttrs(as []slog.Attr) slog.Handler { return quieter{q.h.WithAttrs(as)} }
 func (q quieter) WithGroup(name string) slog.Handler    { return quieter{q.h.WithGroup(name)} }
 
-func (w *Worker) email(ctx context.Context, a *hookd.EmailAction, ev *hookd.Event) error {
+func (w *Worker) email(ctx context.Context, a *hookd.EmailAction, ev *hookd.Event) (hookd.Reply, error) {
 	to := gjson.GetBytes(ev.Body, a.Field).String()
 	if !hookd.ValidEmail(to) { // validated at ingest; config may have changed since
-		return hookd.Permanent(fmt.Errorf("field %q holds no valid email address", a.Field))
+		return hookd.Reply{}, hookd.Permanent(fmt.Errorf("field %q holds no valid email address", a.Field))
 	}
 	// UseNumber keeps 1234567890 from printing as 1.23456789e+09.
 	var payload map[string]any
@@ -385,7 +432,7 @@ func (w *Worker) email(ctx context.Context, a *hookd.EmailAction, ev *hookd.Even
 		Payload:        payload,
 	})
 	if err != nil {
-		return hookd.Permanent(err)
+		return hookd.Reply{}, hookd.Permanent(err)
 	}
 	return w.c.Mailer.Send(ctx, email.Message{To: to, Subject: subject, Body: body})
 }

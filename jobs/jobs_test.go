@@ -64,13 +64,25 @@ func (r *recordingEvents) FinishAttempt(ctx context.Context, _ *river.Job[hookd.
 }
 
 type fakeMailer struct {
-	err  error
-	sent []email.Message
+	err   error
+	reply hookd.Reply
+	sent  []email.Message
 }
 
-func (m *fakeMailer) Send(_ context.Context, msg email.Message) error {
+func (m *fakeMailer) Send(_ context.Context, msg email.Message) (hookd.Reply, error) {
 	m.sent = append(m.sent, msg)
-	return m.err
+	return m.reply, m.err
+}
+
+// fakeRecorder keeps the attempts recorded.
+type fakeRecorder struct {
+	jobIDs  []int64
+	records []hookd.AttemptRecord
+}
+
+func (f *fakeRecorder) RecordAttempt(_ context.Context, _ hookd.JobArgs, jobID int64, r hookd.AttemptRecord) error {
+	f.jobIDs, f.records = append(f.jobIDs, jobID), append(f.records, r)
+	return nil
 }
 
 func TestWork(t *testing.T) {
@@ -173,9 +185,52 @@ var errPanic = errors.New("panic please")
 // panickyMailer fails with err, and panics for errPanic.
 type panickyMailer struct{ err error }
 
-func (m *panickyMailer) Send(context.Context, email.Message) error {
+func (m *panickyMailer) Send(context.Context, email.Message) (hookd.Reply, error) {
 	if m.err == errPanic {
 		panic("mailer bug")
 	}
-	return m.err
+	return hookd.Reply{}, m.err
+}
+
+// Work records each attempt with what the destination said: the outcome
+// follows the job's attempts left and the error's kind.
+func TestWorkRecordsAttempts(t *testing.T) {
+	t.Parallel()
+	svc := &hookd.Service{Name: "svc", Actions: []hookd.Action{
+		{Type: hookd.ActionEmail, MaxAttempts: 3, Email: &hookd.EmailAction{Field: "email", Template: "welcome"}},
+	}}
+	events := fakeEvents{"evt_1": {ID: "evt_1", Service: "svc", Body: []byte(`{"email":"ada@example.com"}`)}}
+	m, rec := &fakeMailer{}, &fakeRecorder{}
+	w := NewWorker(Config{Events: events, Services: map[string]*hookd.Service{"svc": svc}, Mailer: m, Attempts: rec})
+	args := hookd.JobArgs{EventID: "evt_1", Service: "svc", ActionIndex: 0, Action: hookd.ActionEmail}
+	work := func(attempt int, reply hookd.Reply, err error) {
+		m.reply, m.err = reply, err
+		job := &river.Job[hookd.JobArgs]{JobRow: &rivertype.JobRow{ID: 7, Attempt: attempt, MaxAttempts: 3}, Args: args}
+		if got := w.Work(context.Background(), job); (got == nil) != (err == nil) {
+			t.Fatalf("Work = %v, want %v", got, err)
+		}
+	}
+	before := time.Now()
+	work(1, hookd.Reply{Code: 421, Text: "4.3.2 busy"}, errors.New("email: 421 4.3.2 busy"))
+	work(2, hookd.Reply{Code: 250, Text: "2.0.0 queued as 1"}, nil)
+	work(2, hookd.Reply{Code: 550, Text: "5.1.1 no such user"}, hookd.Permanent(errors.New("email: 550 5.1.1 no such user")))
+	work(3, hookd.Reply{}, errors.New("connection refused"))
+	want := []hookd.AttemptRecord{
+		{Number: 1, Outcome: hookd.AttemptRetrying, Code: 421, Reply: "4.3.2 busy", Error: "email: 421 4.3.2 busy"},
+		{Number: 2, Outcome: hookd.AttemptSucceeded, Code: 250, Reply: "2.0.0 queued as 1"},
+		{Number: 2, Outcome: hookd.AttemptFailed, Code: 550, Reply: "5.1.1 no such user", Error: "email: 550 5.1.1 no such user"},
+		{Number: 3, Outcome: hookd.AttemptFailed, Error: "connection refused"}, // its last attempt
+	}
+	if len(rec.records) != len(want) {
+		t.Fatalf("%d attempts recorded, want %d", len(rec.records), len(want))
+	}
+	for i, r := range rec.records {
+		if r.StartedAt.Before(before) || r.Duration < 0 || rec.jobIDs[i] != 7 {
+			t.Errorf("attempt %d: started %v, took %v, job %d; want a start in the test, job 7", i, r.StartedAt, r.Duration, rec.jobIDs[i])
+		}
+		r.StartedAt, r.Duration = time.Time{}, 0
+		if r != want[i] {
+			t.Errorf("attempt %d recorded as %+v, want %+v", i, r, want[i])
+		}
+	}
 }

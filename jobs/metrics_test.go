@@ -35,7 +35,7 @@ func TestMetricsOutcomes(t *testing.T) {
 	}
 	attempt := func(i int, err error) {
 		mailer.err = err
-		_ = w.Attempt(context.Background(), hookd.NewJob{Args: args(i), MaxAttempts: svc.Actions[i].MaxAttempts}, ev)
+		_, _ = w.Attempt(context.Background(), hookd.NewJob{Args: args(i), MaxAttempts: svc.Actions[i].MaxAttempts}, ev)
 	}
 	transient, permanent := errors.New("421 try later"), hookd.Permanent(errors.New("550 no such user"))
 

@@ -111,6 +111,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.mailer = mailer
 		worker = jobs.NewWorker(jobs.Config{
 			Events:            m.db,
+			Attempts:          m.db,
 			Services:          m.Services,
 			Mailer:            mailer,
 			Forwarder:         &forward.Forwarder{},
@@ -205,7 +206,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		dctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		m.stop, m.stopped = stop, make(chan struct{})
-		pruner := jobs.NewPruner(m.db, 0, log)
+		retention := map[string]hookd.Retention{}
+		for name, svc := range m.Services {
+			retention[name] = svc.Retention
+		}
+		pruner := jobs.NewPruner(m.db, jobs.PrunerConfig{Retention: retention, Logger: log})
 		refresher := jobs.NewStatusRefresher(m.db, 0, log)
 		go func() {
 			defer close(m.stopped)

@@ -184,13 +184,30 @@ func DecodeHeader(b []byte) http.Header {
 // prefix: the name of a queue library's type, not what the destination
 // said, so it is dropped from the rows they wrote.
 func LastError(errorsJSON []byte) string {
-	var errs []struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(errorsJSON, &errs) != nil || len(errs) == 0 {
+	errs := riverErrors(errorsJSON)
+	if len(errs) == 0 {
 		return ""
 	}
-	return strings.TrimPrefix(errs[len(errs)-1].Error, "JobCancelError: ")
+	return errs[len(errs)-1].Error
+}
+
+// riverError is one entry of River's errors column.
+type riverError struct {
+	At      time.Time `json:"at"`
+	Attempt int       `json:"attempt"`
+	Error   string    `json:"error"`
+}
+
+// riverErrors decodes River's errors column (see LastError); nil on damage.
+func riverErrors(errorsJSON []byte) []riverError {
+	var errs []riverError
+	if json.Unmarshal(errorsJSON, &errs) != nil {
+		return nil
+	}
+	for i := range errs {
+		errs[i].Error = strings.TrimPrefix(errs[i].Error, "JobCancelError: ")
+	}
+	return errs
 }
 
 // EncodeCursor and DecodeCursor keep cursors opaque to clients.
@@ -278,29 +295,64 @@ func DecodePending(id, service string, b []byte) ([]hookd.NewJob, error) {
 	return jobs, nil
 }
 
-// SetJobs sets an event's jobs and status: first the first attempts that
-// succeeded without the queue (settled, nil for NULL), then the jobs still
-// in its outbox column (pending, nil for NULL), then those queued in River.
-func SetJobs(ev *hookd.Event, queued []*hookd.Job, pending, settled []byte) error {
+// EventJobs is what a backend read of an event's jobs, for SetJobs.
+type EventJobs struct {
+	// Queued are the event's jobs in River's queue, oldest first, and
+	// RiverErrors their errors columns, in the same order.
+	Queued      []*hookd.Job
+	RiverErrors [][]byte
+	// Pending and Settled are the event's outbox and settled columns
+	// (nil for NULL).
+	Pending, Settled []byte
+	// Attempts are the event's rows of the attempts table.
+	Attempts []AttemptRow
+}
+
+// AttemptRow is one row of the attempts table: an attempt of the queued
+// job JobID.
+type AttemptRow struct {
+	JobID int64
+	hookd.AttemptRecord
+}
+
+// SetJobs sets an event's jobs, each with its history, and its status:
+// first the first attempts that succeeded without the queue (the settled
+// column), then the jobs still in its outbox column, then those queued in
+// River.
+func SetJobs(ev *hookd.Event, r EventJobs) error {
 	var jobs []*hookd.Job
-	if settled != nil {
+	if r.Settled != nil {
 		var s []settledJob
-		if err := json.Unmarshal(settled, &s); err != nil {
+		if err := json.Unmarshal(r.Settled, &s); err != nil {
 			return fmt.Errorf("event %s: settled jobs: %w", ev.ID, err)
 		}
 		for _, j := range s {
+			at := time.UnixMicro(j.At).UTC()
 			jobs = append(jobs, &hookd.Job{EventID: ev.ID, Service: ev.Service, Action: j.Type, ActionIndex: j.Action,
-				State: hookd.JobSucceeded, Attempts: 1, MaxAttempts: j.MaxAttempts, CreatedAt: time.UnixMicro(j.At).UTC(), Settled: true})
+				State: hookd.JobSucceeded, Attempts: 1, MaxAttempts: j.MaxAttempts, CreatedAt: at, Settled: true,
+				History: []hookd.AttemptRecord{{Number: 1, StartedAt: at, Duration: time.Duration(j.Duration) * time.Microsecond,
+					Outcome: hookd.AttemptSucceeded, Code: j.Code, Reply: j.Reply}}})
 		}
 	}
-	if pending != nil {
-		nj, err := DecodePending(ev.ID, ev.Service, pending)
+	if r.Pending != nil {
+		nj, err := DecodePending(ev.ID, ev.Service, r.Pending)
 		if err != nil {
 			return err
 		}
 		jobs = append(jobs, pendingJobs(nj)...)
 	}
-	jobs = append(jobs, queued...)
+	byJob := map[int64][]hookd.AttemptRecord{}
+	for _, a := range r.Attempts {
+		byJob[a.JobID] = append(byJob[a.JobID], a.AttemptRecord)
+	}
+	for i, j := range r.Queued {
+		var errs []byte
+		if i < len(r.RiverErrors) {
+			errs = r.RiverErrors[i]
+		}
+		j.History = history(j, byJob[j.ID], errs)
+	}
+	jobs = append(jobs, r.Queued...)
 	ev.Jobs, ev.Status = jobs, hookd.StatusOf(jobs)
 	return nil
 }
@@ -357,7 +409,7 @@ func SettledStatus(st hookd.Settlement) hookd.EventStatus {
 // replayed event's settlement.
 func AfterAttempts(id string, queued []*hookd.Job, settled []byte, attempts []hookd.Attempt) (hookd.EventStatus, error) {
 	ev := &hookd.Event{ID: id}
-	if err := SetJobs(ev, append(queued, AttemptJobs(attempts)...), nil, settled); err != nil {
+	if err := SetJobs(ev, EventJobs{Queued: append(queued, AttemptJobs(attempts)...), Settled: settled}); err != nil {
 		return "", err
 	}
 	return ev.Status, nil
@@ -374,7 +426,7 @@ func AfterOutcome(id string, queued []*hookd.Job, pending, settled []byte, jobID
 		}
 	}
 	ev := &hookd.Event{ID: id}
-	if err := SetJobs(ev, queued, pending, settled); err != nil {
+	if err := SetJobs(ev, EventJobs{Queued: queued, Pending: pending, Settled: settled}); err != nil {
 		return "", err
 	}
 	return ev.Status, nil
@@ -400,12 +452,45 @@ func AttemptJobs(attempts []hookd.Attempt) []*hookd.Job {
 	return out
 }
 
+// history returns the attempts of queued job j, by number: those recorded
+// (records), and, for a failed attempt with no record (one made before
+// hookd recorded attempts, or whose record a crash lost), River's entry in
+// its errors column: the time it was recorded, and the error, without
+// duration or reply.
+func history(j *hookd.Job, records []hookd.AttemptRecord, errorsJSON []byte) []hookd.AttemptRecord {
+	h := slices.Clone(records)
+	for _, e := range riverErrors(errorsJSON) {
+		if e.Attempt < 1 || slices.ContainsFunc(records, func(r hookd.AttemptRecord) bool { return r.Number == e.Attempt }) {
+			continue
+		}
+		r := hookd.AttemptRecord{Number: e.Attempt, StartedAt: e.At.UTC(), Outcome: hookd.AttemptRetrying, Error: e.Error}
+		if j.State == hookd.JobFailed && e.Attempt == j.Attempts {
+			r.Outcome = hookd.AttemptFailed
+		}
+		h = append(h, r)
+	}
+	slices.SortStableFunc(h, func(a, b hookd.AttemptRecord) int { return a.Number - b.Number })
+	return h
+}
+
+// SettledReply is the most of a reply the settled column keeps for a
+// first attempt that succeeded (hookd.AttemptRecord.Reply): it is written
+// into the event's row on the delivery path, once per event, where the
+// 256 bytes kept for an attempt with a row of its own would grow every
+// event's row; a success's reply is mostly a status or a queue ID.
+const SettledReply = 64
+
 // settledJob is one entry of an event's settled column.
 type settledJob struct {
 	Action      int    `json:"action"`
 	Type        string `json:"type"`
 	MaxAttempts int    `json:"max_attempts"`
 	At          int64  `json:"at"` // when the attempt started, Unix microseconds
+	// The attempt's record (absent from rows written before hookd kept
+	// it): its duration in microseconds, the reply's code and text.
+	Duration int64  `json:"us,omitempty"`
+	Code     int    `json:"code,omitempty"`
+	Reply    string `json:"reply,omitempty"`
 }
 
 // SplitSettlement says where st's attempts are recorded: the settled
@@ -434,14 +519,61 @@ func encodeSettled(attempts []hookd.Attempt) []byte {
 	for _, a := range attempts {
 		if a.Error == "" {
 			s = append(s, settledJob{Action: a.Job.Args.ActionIndex, Type: a.Job.Args.Action,
-				MaxAttempts: a.Job.MaxAttempts, At: a.StartedAt.UnixMicro()})
+				MaxAttempts: a.Job.MaxAttempts, At: a.StartedAt.UnixMicro(),
+				Duration: a.FinishedAt.Sub(a.StartedAt).Microseconds(), Code: a.Reply.Code,
+				Reply: hookd.Snippet(a.Reply.Text, SettledReply)})
 		}
 	}
 	if s == nil {
 		return nil
 	}
-	b, _ := json.Marshal(s) // ints and strings always encode
+	b, _ := json.Marshal(s) // ints and strings (valid UTF-8: Snippet) always encode
 	return b
+}
+
+// NewAttemptRows returns the rows of the attempts table for first attempts
+// that became queued jobs (SplitSettlement's queued), given the jobs River
+// made of them (their IDs and encoded args, in any order): each attempt
+// is found by its event and action, which are one job's in a settlement
+// batch. An attempt whose job is not found is left out rather than fail
+// the settlement: its history then shows River's record of it.
+func NewAttemptRows(queued []hookd.Attempt, jobIDs []int64, jobArgs [][]byte) []AttemptInsert {
+	type key struct {
+		event  string
+		action int
+	}
+	ids := make(map[key]int64, len(jobIDs))
+	for i, id := range jobIDs {
+		var args hookd.JobArgs
+		if json.Unmarshal(jobArgs[i], &args) == nil {
+			ids[key{args.EventID, args.ActionIndex}] = id
+		}
+	}
+	out := make([]AttemptInsert, 0, len(queued))
+	for _, a := range queued {
+		if id, ok := ids[key{a.Job.Args.EventID, a.Job.Args.ActionIndex}]; ok {
+			out = append(out, NewAttemptInsert(a.Job.Args, id, a.Record(1)))
+		}
+	}
+	return out
+}
+
+// AttemptInsert is a row to write into the attempts table, its text made
+// storable.
+type AttemptInsert struct {
+	EventID string
+	Action  int
+	JobID   int64
+	hookd.AttemptRecord
+}
+
+// NewAttemptInsert returns the row of attempt r of job jobID of args. The
+// texts are made valid UTF-8 without NUL (PostgreSQL's text holds
+// neither), the reply cut to hookd.MaxReply bytes.
+func NewAttemptInsert(args hookd.JobArgs, jobID int64, r hookd.AttemptRecord) AttemptInsert {
+	r.Reply = hookd.Snippet(r.Reply, hookd.MaxReply)
+	r.Error = strings.ReplaceAll(strings.ToValidUTF8(r.Error, "\uFFFD"), "\x00", "\uFFFD")
+	return AttemptInsert{EventID: args.EventID, Action: args.ActionIndex, JobID: jobID, AttemptRecord: r}
 }
 
 // pendingJobs shows an event's not yet dispatched jobs as pending jobs

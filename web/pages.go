@@ -29,6 +29,14 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05Z")
 	},
 	"join": strings.Join,
+	// An attempt's start, to the millisecond: attempts come close together.
+	"stamp": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05.000Z")
+	},
+	"duration": admin.Duration,
 }
 
 func parsePages() map[string]*template.Template {
@@ -354,8 +362,12 @@ func (d *Dashboard) event(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	}
 	body, isJSON := prettyBody(ev.Body)
+	attempts := 0
+	for _, j := range ev.Jobs {
+		attempts += len(j.History)
+	}
 	data := map[string]any{"Title": "Event " + ev.ID, "Event": ev, "Headers": headers, "Body": body, "JSON": isJSON,
-		"Replayed": r.URL.Query().Get("replayed") != ""}
+		"Attempts": attempts, "Replayed": r.URL.Query().Get("replayed") != ""}
 	if svc := d.Services[ev.Service]; svc != nil && d.IngestURL != "" {
 		if req, err := signing.Resend(svc, d.IngestURL, ev.Body, ev.Header, d.Now()); err == nil {
 			data["Curl"] = req.Curl("")
@@ -459,6 +471,8 @@ type serviceView struct {
 	KeySources        []string
 	MaxBody           int64
 	IdempotencyTTL    time.Duration
+	Retention         time.Duration
+	KeepFailed        bool
 	Actions           []actionView
 }
 
@@ -473,7 +487,7 @@ func (d *Dashboard) services(w http.ResponseWriter, r *http.Request, s *session)
 	for _, name := range d.serviceNames() {
 		svc := d.Services[name]
 		v := serviceView{Name: name, URL: d.IngestURL + "/webhooks/" + name, Scheme: cmp.Or(d.Schemes[name], schemeOf(svc.Verifier)),
-			MaxBody: svc.MaxBody, IdempotencyTTL: svc.IdempotencyTTL}
+			MaxBody: svc.MaxBody, IdempotencyTTL: svc.IdempotencyTTL, Retention: svc.Retention.Keep, KeepFailed: !svc.Retention.DeleteFailed}
 		for _, k := range svc.KeySources() {
 			v.KeySources = append(v.KeySources, k.String())
 		}

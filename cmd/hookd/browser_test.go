@@ -177,10 +177,13 @@ func (b *browser) signIn(token string) {
 
 // Sign in, watch a webhook arrive in the live tail, see its forward fail
 // with the destination's 503, fix the destination, replay, see it
-// succeed; a forged POST is refused.
+// succeed, with both attempts and what the destination said; a forged
+// POST is refused.
 func TestBrowserEventLifecycle(t *testing.T) {
 	t.Parallel()
 	shop, bulk := newSink(t, http.StatusServiceUnavailable), newSink(t, http.StatusNoContent)
+	closed := "<b>closed for inventory</b>"
+	shop.body.Store(&closed)
 	hookd := startDashboard(t, "sqlite:"+filepath.Join(t.TempDir(), "hookd.db"), dashboardToken, shop, bulk)
 	b := newBrowser(t, "http://"+hookd.main.AdminAddr)
 
@@ -212,6 +215,9 @@ func TestBrowserEventLifecycle(t *testing.T) {
 	if got := b.text("jobs"); !strings.Contains(got, "retrying") || !strings.Contains(got, "1 of 3") {
 		t.Errorf("jobs table %q; want the forward retrying after 1 of 3 attempts", got)
 	}
+	if got := b.text("attempts"); !strings.Contains(got, "retrying") || !strings.Contains(got, "503") || !strings.Contains(got, closed) {
+		t.Errorf("attempts table %q; want the first attempt retrying after the 503, its body as text", got)
+	}
 	if got := b.text("body"); !strings.Contains(got, `"total": "<script>alert(1)</script>"`) {
 		t.Errorf("body shown as %q; want the JSON indented, the script as text", got)
 	}
@@ -232,8 +238,17 @@ func TestBrowserEventLifecycle(t *testing.T) {
 	}
 
 	shop.status.Store(http.StatusNoContent)
+	shop.body.Store(nil)
 	b.do("replay", chromedp.Click(chromedp.ID("replay")), chromedp.WaitVisible(chromedp.CSS(".notice")))
 	b.waitJS("the event to succeed", `document.getElementById("event-status").textContent === "succeeded"`)
+	rows := eval[[]string](b, "read the attempts", `[...document.querySelectorAll("#attempts tbody tr")].map(r => r.textContent)`)
+	if len(rows) != 2 || !strings.Contains(rows[0], "503") || !strings.Contains(rows[0], closed) ||
+		!strings.Contains(rows[1], "succeeded") || !strings.Contains(rows[1], "204") {
+		t.Errorf("attempts %q; want the 503 with its body, then the 204", rows)
+	}
+	if n := eval[int](b, "look for the destination's markup", `document.querySelectorAll("#attempts b").length`); n != 0 {
+		t.Errorf("the destination's <b> became %d elements; want it shown as text", n)
+	}
 	b.shot("event-succeeded")
 
 	// A refused request shows on the rejections page.

@@ -142,7 +142,7 @@ func TestConfigCheckReport(t *testing.T) {
 		{"EveryParseProblemNamesTheFile", "listen: \":8080\"\nlisten_port: 8080\nservices:\n  a:\n    verfiy: {}\n    max_body: 2 lots\n", 2,
 			[]string{
 				"hookd: PATH: line 2: listen_port: unknown field; known fields: listen, admin, database, smtp, services, workers",
-				"hookd: PATH: line 5: services.a.verfiy: unknown field; known fields: verify, max_body, idempotency_ttl, idempotency_key, actions",
+				"hookd: PATH: line 5: services.a.verfiy: unknown field; known fields: verify, max_body, idempotency_ttl, retention, keep_failed, idempotency_key, actions",
 				"hookd: PATH: line 6: services.a.max_body: invalid size: unknown unit; use bytes or KiB, MiB, GiB, KB, MB, GB (e.g. 5MiB)",
 			}},
 		{"SyntaxErrorAtItsLine", "listen: \"${HOOKD_TEST_HOST}:8080\"\nservices:\n  a:\n    verify: {secrets: [\"${HOOKD_TEST_SECRET}\"]}\n   actions: [noop]\n", 2,

@@ -282,11 +282,13 @@ func TestDashboardSignInAndCSRF(t *testing.T) {
 	}
 }
 
-// What a sender wrote reaches the pages as text, under a policy that runs
-// no inline script.
+// What a sender wrote, and what a destination answered, reaches the pages
+// as text, under a policy that runs no inline script.
 func TestDashboardEscapesSenderText(t *testing.T) {
 	t.Parallel()
-	shop, bulk := newSink(t, http.StatusNoContent), newSink(t, http.StatusNoContent)
+	shop, bulk := newSink(t, http.StatusNoContent), newSink(t, http.StatusServiceUnavailable)
+	answer := `<img src=x onerror=alert(3)>`
+	bulk.body.Store(&answer)
 	b := startDashboard(t, "sqlite:"+filepath.Join(t.TempDir(), "hookd.db"), "", shop, bulk)
 	base := "http://" + b.main.AdminAddr
 	c := browserClient(t)
@@ -312,6 +314,17 @@ func TestDashboardEscapesSenderText(t *testing.T) {
 		if !strings.Contains(page, "No admin token is set") {
 			t.Errorf("GET %s of an open dashboard does not warn", path)
 		}
+	}
+	// The destination's answer, in the attempts of a dead letter.
+	status, ev = b.send(t, "bulk", `{"idempotency_key":"answer"}`)
+	if status != http.StatusAccepted {
+		t.Fatalf("send: %d %v", status, ev)
+	}
+	b.waitStatus(t, ev["event_id"].(string), "failed")
+	_, page := fetchPage(t, c, "GET", base+"/events/"+ev["event_id"].(string), nil)
+	if strings.Contains(page, "<img src=x") || !strings.Contains(page, `id="attempts"`) ||
+		!strings.Contains(page, "&lt;img src=x onerror=alert(3)&gt;") {
+		t.Errorf("the event page does not show the destination's answer as text in its attempts:\n%s", page)
 	}
 }
 
@@ -380,7 +393,8 @@ func TestDashboardEventsAndServicesPages(t *testing.T) {
 	})
 
 	_, page = fetchPage(t, c, "GET", base+"/services", nil)
-	for _, want := range []string{"/webhooks/shop", "header:Idempotency-Key, json:idempotency_key", "hmac-sha256", shop.URL} {
+	for _, want := range []string{"/webhooks/shop", "header:Idempotency-Key, json:idempotency_key", "hmac-sha256", shop.URL,
+		"<dd>168h0m0s; failed ones until replayed</dd>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("services page lacks %q", want)
 		}

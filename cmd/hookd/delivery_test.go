@@ -5,6 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +20,7 @@ import (
 type sink struct {
 	*httptest.Server
 	status   atomic.Int32
+	body     atomic.Pointer[string] // the answer's body, when set
 	inFlight atomic.Int32
 	maxSeen  atomic.Int32
 	hits     atomic.Int32
@@ -43,6 +48,9 @@ func newSink(t *testing.T, status int) *sink {
 			<-hold
 		}
 		w.WriteHeader(int(s.status.Load()))
+		if b := s.body.Load(); b != nil {
+			_, _ = io.WriteString(w, *b)
+		}
 	}))
 	t.Cleanup(func() { s.release(); s.Close() })
 	return s
@@ -87,15 +95,21 @@ services:
 
 func startForwarding(t *testing.T, database string, failing, healthy *sink, backoff string) *testBundle {
 	t.Helper()
-	yaml := fmt.Sprintf(forwardConfig, database, failing.URL, backoff, backoff, healthy.URL)
-	return &testBundle{main: runMain(t, yaml, roleAll), token: "admin-token-for-tests"}
+	return &testBundle{main: runMain(t, forwardYAML(database, failing, healthy, backoff), roleAll), token: "admin-token-for-tests"}
+}
+
+func forwardYAML(database string, failing, healthy *sink, backoff string) string {
+	return fmt.Sprintf(forwardConfig, database, failing.URL, backoff, backoff, healthy.URL)
 }
 
 // A job waiting out a long backoff runs at once when the event is replayed,
-// and the event settles.
+// and the event settles. Its history shows both attempts with what the
+// destination answered, in the API and in hookd events show.
 func TestReplayWhileRetryingRunsNow(t *testing.T) {
 	backends(t, func(t *testing.T, database string) {
 		failing, healthy := newSink(t, http.StatusServiceUnavailable), newSink(t, http.StatusNoContent)
+		maintenance := "  down for maintenance until 14:00\n"
+		failing.body.Store(&maintenance)
 		b := startForwarding(t, database, failing, healthy, "1h")
 		status, body := b.send(t, "failing", `{"idempotency_key":"k1"}`)
 		if status != http.StatusAccepted {
@@ -108,14 +122,47 @@ func TestReplayWhileRetryingRunsNow(t *testing.T) {
 			return len(jobs) == 1 && jobs[0].(map[string]any)["state"] == "retrying"
 		})
 		failing.status.Store(http.StatusNoContent)
+		failing.body.Store(nil)
 		status, body = b.api(t, "POST", "/api/events/"+id+"/replay")
 		actions, _ := body["actions"].([]any)
 		if status != http.StatusAccepted || len(actions) != 1 || actions[0].(map[string]any)["result"] != "retrying now" {
 			t.Fatalf("replay: %d %v; want 202, the forward retrying now", status, body)
 		}
 		ev := b.waitStatus(t, id, "succeeded")
-		if j := job(t, ev, 0); j["attempts"] != float64(2) {
+		j := job(t, ev, 0)
+		if j["attempts"] != float64(2) {
 			t.Errorf("job %v; want it succeeded at its second attempt", j)
+		}
+		history, _ := j["history"].([]any)
+		if len(history) != 2 {
+			t.Fatalf("history %v; want the two attempts", j["history"])
+		}
+		first, second := history[0].(map[string]any), history[1].(map[string]any)
+		if first["number"] != float64(1) || first["outcome"] != "retrying" || first["code"] != float64(503) ||
+			first["reply"] != "down for maintenance until 14:00" || !strings.Contains(first["error"].(string), "503 Service Unavailable") {
+			t.Errorf("first attempt %v; want retrying after the 503 and its body", first)
+		}
+		if second["number"] != float64(2) || second["outcome"] != "succeeded" || second["code"] != float64(204) ||
+			second["reply"] != "" || second["error"] != "" {
+			t.Errorf("second attempt %v; want succeeded with 204", second)
+		}
+		start1, _ := time.Parse(time.RFC3339Nano, first["started_at"].(string))
+		start2, _ := time.Parse(time.RFC3339Nano, second["started_at"].(string))
+		if !start2.After(start1) || first["duration_ms"].(float64) <= 0 || second["duration_ms"].(float64) <= 0 {
+			t.Errorf("attempts %v then %v; want each with a duration, the second started after the first", first, second)
+		}
+
+		cfg := filepath.Join(t.TempDir(), "hookd.yaml")
+		if err := os.WriteFile(cfg, []byte(forwardYAML(database, failing, healthy, "1h")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := runCLI(t, "", "events", "show", id, "--config", cfg)
+		attempt := regexp.MustCompile(`(?m)^\d+\s+forward\s+(\d)\s+\S+ \S+\s+\S+\s+(\w+)\s+(\d+)\s*(.*)$`)
+		rows := attempt.FindAllStringSubmatch(out, -1)
+		if code != 0 || len(rows) != 2 || rows[0][1] != "1" || rows[0][2] != "retrying" || rows[0][3] != "503" ||
+			!strings.HasPrefix(rows[0][4], "down for maintenance until 14:00") || rows[1][1] != "2" || rows[1][2] != "succeeded" ||
+			rows[1][3] != "204" {
+			t.Errorf("events show: exit %d, attempts %q; want the 503 with its body, then the 204\n%s%s", code, rows, out, errOut)
 		}
 	})
 }

@@ -193,12 +193,15 @@ func (c *cli) eventsReplay(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	ids := fs.Args()
+	var only *admin.ReplayFilter
 	if *failed {
 		if ids, err = admin.FailedEvents(ctx, db, *service, from); err != nil {
 			return err
 		}
+		// Listed as failed: one replayed meanwhile is left alone.
+		only = &admin.ReplayFilter{Status: string(hookd.EventFailed)}
 	}
-	return admin.ReplayEvents(ctx, db, l.services, ids, c.stdout, c.stderr)
+	return admin.ReplayEvents(ctx, db, l.services, ids, only, c.stdout, c.stderr)
 }
 
 func parseSince(s string) (time.Time, error) {

@@ -219,6 +219,8 @@ func TestConcurrentIdenticalRequests(t *testing.T) {
 		if msgs[0].To[0] != "ada@example.com" || msgs[0].Subject == "" || !strings.Contains(msgs[0].Body, "ada@example.com") {
 			t.Errorf("email = %+v", msgs[0])
 		}
+		// A first attempt that succeeded keeps its record in the event's row.
+		checkHistory(t, job(t, ev, 0), []attemptWant{{"succeeded", 250, "2.0.0 OK: queued"}})
 	})
 }
 
@@ -237,7 +239,40 @@ func TestSMTPTransientFailuresAreRetried(t *testing.T) {
 		if j["attempts"] != float64(3) || j["state"] != "succeeded" || b.smtp.Attempts() != 3 || len(msgs) != 1 {
 			t.Fatalf("job %v after %d SMTP transactions, %d emails; want delivered on attempt 3", j, b.smtp.Attempts(), len(msgs))
 		}
+		// The history has the server's replies: the two 421s, then the
+		// 250 that took the message.
+		checkHistory(t, j, []attemptWant{
+			{"retrying", 421, "4.3.2 Service not available, closing transmission channel (smtptest)"},
+			{"retrying", 421, "4.3.2 Service not available, closing transmission channel (smtptest)"},
+			{"succeeded", 250, "2.0.0 OK: queued"},
+		})
 	})
+}
+
+// attemptWant is what a test expects of one attempt in a job's history.
+type attemptWant struct {
+	outcome string
+	code    int
+	reply   string
+}
+
+// checkHistory checks the history of job j (the API's JSON) against want:
+// outcome, code and reply, numbered from 1, each failure with an error
+// that quotes the reply.
+func checkHistory(t *testing.T, j map[string]any, want []attemptWant) {
+	t.Helper()
+	history, _ := j["history"].([]any)
+	if len(history) != len(want) {
+		t.Fatalf("history %v; want %d attempts", j["history"], len(want))
+	}
+	for i, w := range want {
+		a := history[i].(map[string]any)
+		errText, _ := a["error"].(string)
+		if a["number"] != float64(i+1) || a["outcome"] != w.outcome || a["code"] != float64(w.code) || a["reply"] != w.reply ||
+			(w.outcome == "succeeded") != (errText == "") || errText != "" && !strings.Contains(errText, w.reply) {
+			t.Errorf("attempt %d: %v; want %s with %d %q", i+1, a, w.outcome, w.code, w.reply)
+		}
+	}
 }
 
 func TestSMTPPermanentFailureIsADeadLetterUntilReplayed(t *testing.T) {
@@ -254,6 +289,7 @@ func TestSMTPPermanentFailureIsADeadLetterUntilReplayed(t *testing.T) {
 		if j["attempts"] != float64(1) || j["state"] != "failed" || !strings.Contains(j["last_error"].(string), "550") {
 			t.Fatalf("job %v: want failed at once on the 550", j)
 		}
+		checkHistory(t, j, []attemptWant{{"failed", 550, "5.7.1 Message refused (smtptest)"}})
 		status, list := b.api(t, "GET", "/api/jobs?state=failed")
 		jobs, _ := list["jobs"].([]any)
 		if status != http.StatusOK || len(jobs) != 1 || jobs[0].(map[string]any)["event_id"] != id {
@@ -273,6 +309,7 @@ func TestSMTPPermanentFailureIsADeadLetterUntilReplayed(t *testing.T) {
 		if len(msgs) != 1 || len(ev["jobs"].([]any)) != 2 || job(t, ev, 1)["state"] != "succeeded" {
 			t.Fatalf("after replay: %d emails, event %v", len(msgs), ev)
 		}
+		checkHistory(t, job(t, ev, 1), []attemptWant{{"succeeded", 250, "2.0.0 OK: queued"}})
 		if status, _ := b.api(t, "GET", "/api/jobs?state=failed"); status != http.StatusOK {
 			t.Fatalf("list failed jobs: %d", status)
 		}

@@ -37,7 +37,7 @@ func TestSinkMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if err := sender.Send(context.Background(), email.Message{To: "bench@example.com", Subject: subject, Body: body}); err != nil {
+		if _, err := sender.Send(context.Background(), email.Message{To: "bench@example.com", Subject: subject, Body: body}); err != nil {
 			t.Fatal(err)
 		}
 	}

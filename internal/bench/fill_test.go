@@ -87,7 +87,8 @@ func TestReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, x := range r.Reads {
-		if x.Err != "" || x.Rows == 0 {
+		// A dry run's rows are its count, which a small fill can leave at 0.
+		if x.Err != "" || x.Rows == 0 && x.Body == "" {
 			t.Errorf("%s (%s): %d rows, error %q\n%s", x.Name, x.Path, x.Rows, x.Err, out.String())
 		}
 	}

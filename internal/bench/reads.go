@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -44,8 +45,11 @@ type ReadsSettings struct {
 
 // Read is one admin read's figures.
 type Read struct {
-	Name  string  `json:"name"`
-	Path  string  `json:"path"`
+	Name string `json:"name"`
+	Path string `json:"path"`
+	// Body, when set, makes the read a POST of this JSON (a bulk
+	// replay's dry run, which changes nothing).
+	Body  string  `json:"body,omitempty"`
 	P50ms float64 `json:"p50_ms"`
 	P99ms float64 `json:"p99_ms"`
 	Rows  int     `json:"rows"`
@@ -97,21 +101,28 @@ func Reads(ctx context.Context, s ReadsSettings, progress io.Writer) (*ReadsRepo
 	ingest, adminAddr := m[1], m[2]
 	api := "http://" + adminAddr
 	client := &http.Client{Timeout: 30 * time.Second}
-	get := func(path string) (map[string]any, error) {
-		resp, err := client.Get(api + path)
+	do := func(path, body string) (map[string]any, error) {
+		var resp *http.Response
+		var err error
+		if body == "" {
+			resp, err = client.Get(api + path)
+		} else {
+			resp, err = client.Post(api+path, "application/json", strings.NewReader(body))
+		}
 		if err != nil {
 			return nil, err
 		}
 		defer resp.Body.Close()
-		var body map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			return nil, fmt.Errorf("GET %s: %d: %w", path, resp.StatusCode, err)
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			return nil, fmt.Errorf("%s: %d: %w", path, resp.StatusCode, err)
 		}
 		if resp.StatusCode != http.StatusOK {
-			return body, fmt.Errorf("GET %s: %d %v", path, resp.StatusCode, body["detail"])
+			return out, fmt.Errorf("%s: %d %v", path, resp.StatusCode, out["detail"])
 		}
-		return body, nil
+		return out, nil
 	}
+	get := func(path string) (map[string]any, error) { return do(path, "") }
 
 	// Parameters from the database: an event from the middle of its time.
 	newest, err := get("/api/events?limit=1")
@@ -144,6 +155,10 @@ func Reads(ctx context.Context, s ReadsSettings, progress io.Writer) (*ReadsRepo
 		{Name: "status=pending", Path: "/api/events?status=pending&limit=50"},
 		{Name: "status=succeeded", Path: "/api/events?status=succeeded&limit=50"},
 		{Name: "service+failed", Path: "/api/events?service=mail&status=failed&limit=50"},
+		{Name: "service+pending", Path: "/api/events?service=fwd&status=pending&limit=50"},
+		{Name: "service+succeeded", Path: "/api/events?service=noop&status=succeeded&limit=50"},
+		{Name: "failed, a day back", Path: "/api/events?status=failed&limit=50&since=" + day(mid.Add(-12*time.Hour)) + "&until=" + day(mid.Add(12*time.Hour))},
+		{Name: "service, a day back", Path: "/api/events?service=email&limit=50&since=" + day(mid.Add(-12*time.Hour)) + "&until=" + day(mid.Add(12*time.Hour))},
 		{Name: "key", Path: "/api/events?idempotency_key=" + q(midKey)},
 		{Name: "service+key", Path: "/api/events?service=" + q(midService) + "&idempotency_key=" + q(midKey)},
 		{Name: "last day", Path: "/api/events?limit=50&since=" + day(last.Add(-24*time.Hour))},
@@ -152,15 +167,18 @@ func Reads(ctx context.Context, s ReadsSettings, progress io.Writer) (*ReadsRepo
 		{Name: "event detail", Path: "/api/events/" + q(midID)},
 		{Name: "dead letters", Path: "/api/jobs?state=failed&limit=50"},
 		{Name: "jobs of a service", Path: "/api/jobs?service=mail&limit=50"},
+		{Name: "replay dry run", Path: "/api/replays", Body: `{"service":"fwd","status":"failed","since":"` + mid.Add(-12*time.Hour).Format(time.RFC3339Nano) + `","dry_run":true}`},
+		{Name: "replay dry run, all", Path: "/api/replays", Body: `{"status":"failed","dry_run":true}`},
 	}
 	report := &ReadsReport{}
 	var slowest time.Duration
+	loop := Read{Path: s.Loop}
 	for i := range reads {
 		r := &reads[i]
 		var took []time.Duration
 		for range max(s.Count, 1) {
 			t0 := time.Now()
-			body, err := get(r.Path)
+			body, err := do(r.Path, r.Body)
 			took = append(took, time.Since(t0))
 			if err != nil {
 				r.Err = err.Error()
@@ -170,11 +188,17 @@ func Reads(ctx context.Context, s ReadsSettings, progress io.Writer) (*ReadsRepo
 			if body["id"] != nil {
 				r.Rows = 1
 			}
+			if n, ok := body["events"].(float64); ok {
+				r.Rows = int(n) // a dry run's count
+			}
 		}
 		slices.Sort(took)
 		r.P50ms, r.P99ms = ms(percentile(took, 50)), ms(percentile(took, 99))
 		if p := percentile(took, 50); p > slowest {
-			slowest, report.Slowest = p, r.Path
+			slowest = p
+			if s.Loop == "" {
+				loop = *r
+			}
 		}
 		fmt.Fprintf(progress, "reads: %-18s p50 %8.2f ms  p99 %8.2f ms\n", r.Name, r.P50ms, r.P99ms)
 	}
@@ -189,8 +213,9 @@ func Reads(ctx context.Context, s ReadsSettings, progress io.Writer) (*ReadsRepo
 		}
 		return r, err
 	}
-	if s.Loop != "" {
-		report.Slowest = s.Loop
+	report.Slowest = loop.Path
+	if loop.Body != "" {
+		report.Slowest = "POST " + loop.Path + " " + loop.Body
 	}
 	fmt.Fprintf(progress, "ingest: %g requests/s for %v on noop\n", s.Rate, s.Duration)
 	// A first load finds the page cache cold: it warms up, unmeasured.
@@ -202,13 +227,13 @@ func Reads(ctx context.Context, s ReadsSettings, progress io.Writer) (*ReadsRepo
 		return nil, err
 	}
 	report.IngestP99ms, report.IngestMaxMs = ms(percentile(alone.AckLatencies, 99)), ms(percentile(alone.AckLatencies, 100))
-	fmt.Fprintf(progress, "ingest: the same, with GET %s in a loop\n", report.Slowest)
+	fmt.Fprintf(progress, "ingest: the same, with %s in a loop\n", report.Slowest)
 	loopCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var meanwhile int
 	wg.Go(func() {
 		for loopCtx.Err() == nil {
-			if _, err := get(report.Slowest); err == nil {
+			if _, err := do(loop.Path, loop.Body); err == nil {
 				meanwhile++
 			}
 		}

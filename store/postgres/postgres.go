@@ -543,7 +543,7 @@ func writeStatus(ctx context.Context, tx pgx.Tx, id string, jobID int64, state h
 		} else if err != nil {
 			return false, err
 		}
-		queued, err := queryJobs(ctx, tx, eventJobs, id)
+		queued, _, err := queryJobs(ctx, tx, eventJobs, id)
 		if err != nil {
 			return false, err
 		}
@@ -664,6 +664,7 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	}
 	var settled []hookd.Claim
 	var params []*riverdriver.JobInsertFullParams
+	var queuedAttempts []hookd.Attempt
 	for i, st := range settlements {
 		if !slices.Contains(done, st.Claim.EventID) {
 			continue // the claim expired and another dispatcher took the work
@@ -677,13 +678,22 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 				return nil, wrap("settle", err)
 			}
 		}
+		queuedAttempts = append(queuedAttempts, queued[i]...)
 	}
 	// Failed attempts go in one by one: the driver's many-row insert drops
 	// the errors column.
 	exec := riverpgxv5.New(db.pool).UnwrapExecutor(tx)
-	for _, p := range params {
-		if _, err := exec.JobInsertFull(ctx, p); err != nil {
+	jobIDs, jobArgs := make([]int64, len(params)), make([][]byte, len(params))
+	for i, p := range params {
+		row, err := exec.JobInsertFull(ctx, p)
+		if err != nil {
 			return nil, wrap("settle: enqueue", err)
+		}
+		jobIDs[i], jobArgs[i] = row.ID, row.EncodedArgs
+	}
+	if len(params) > 0 {
+		if err := insertAttempts(ctx, tx, store.NewAttemptRows(queuedAttempts, jobIDs, jobArgs)); err != nil {
+			return nil, wrap("settle", err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -703,7 +713,7 @@ func replayedStatus(ctx context.Context, tx pgx.Tx, st hookd.Settlement) error {
 	if err := tx.QueryRow(ctx, `SELECT settled_jobs::text FROM hookd_event WHERE id = $1`, id).Scan(&settled); err != nil {
 		return err
 	}
-	queued, err := queryJobs(ctx, tx, eventJobs, id)
+	queued, _, err := queryJobs(ctx, tx, eventJobs, id)
 	if err != nil {
 		return err
 	}
@@ -721,6 +731,45 @@ func bytesOf(s *string) []byte {
 		return nil
 	}
 	return []byte(*s)
+}
+
+// insertAttempts writes records into hookd_attempt, in one statement.
+func insertAttempts(ctx context.Context, tx pgx.Tx, records []store.AttemptInsert) error {
+	n := len(records)
+	events, actions, jobIDs, numbers := make([]string, n), make([]int32, n), make([]int64, n), make([]int32, n)
+	started, durations, outcomes := make([]time.Time, n), make([]int64, n), make([]string, n)
+	codes, replies, errs := make([]int32, n), make([]string, n), make([]string, n)
+	for i, r := range records {
+		events[i], actions[i], jobIDs[i], numbers[i] = r.EventID, int32(r.Action), r.JobID, int32(r.Number)
+		started[i], durations[i], outcomes[i] = r.StartedAt, r.Duration.Microseconds(), string(r.Outcome)
+		codes[i], replies[i], errs[i] = int32(r.Code), r.Reply, r.Error
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO hookd_attempt
+		(event_id, action, job_id, number, started_at, duration_us, outcome, code, reply, error)
+		SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::timestamptz[], $6::bigint[],
+			$7::text[], $8::int[], $9::text[], $10::text[])`,
+		events, actions, jobIDs, numbers, started, durations, outcomes, codes, replies, errs)
+	if err != nil {
+		return fmt.Errorf("record attempts: %w", err)
+	}
+	return nil
+}
+
+// RecordAttempt records an attempt of a queued job, in a transaction of
+// its own.
+func (db *DB) RecordAttempt(ctx context.Context, args hookd.JobArgs, jobID int64, r hookd.AttemptRecord) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return wrap("record attempt", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := insertAttempts(ctx, tx, []store.AttemptInsert{store.NewAttemptInsert(args, jobID, r)}); err != nil {
+		return wrap("record attempt", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrap("record attempt: commit", err)
+	}
+	return nil
 }
 
 // ClaimDue claims the events whose outbox is due, oldest due first,
@@ -841,38 +890,104 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 // jobKind is the River kind of hookd's jobs, as an SQL literal.
 const jobKind = `'hookd_action'`
 
-// Prune deletes expired events whose work all succeeded, with their jobs.
-// It walks the table from its oldest ID, so it needs no index on expiry;
+// Prune deletes a batch of events past their retention, with their jobs
+// and attempts.
+// It finds them outside the transaction, walking the index on (service,
+// id) of each service from the cursor (store.PruneCandidates); the
+// transaction checks them again, locking them, and deletes them by ID.
 // SKIP LOCKED leaves events another process is touching for next time.
-func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) {
+func (db *DB) Prune(ctx context.Context, r hookd.PruneRequest) (hookd.PruneResult, error) {
+	names, err := db.serviceNames(ctx)
+	if err != nil {
+		return hookd.PruneResult{}, wrap("prune", err)
+	}
+	ids, next, done, err := store.PruneCandidates(ctx, r, names, db.pruneScan)
+	if err != nil {
+		return hookd.PruneResult{}, wrap("prune", err)
+	}
+	res := hookd.PruneResult{Next: next, Done: done}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	res.Deleted, res.Held, err = db.deleteEvents(ctx, r.Retention, ids)
+	return res, err
+}
+
+// pruneScan is store.PruneScan. The row comparisons are what the index
+// on (service, id) serves and the primary key cannot: on e.id alone the
+// planner walks the primary key, in the heap's order, and filters on
+// the service, reading every other service's events on the way. The
+// statement is planned for its parameters each time (an unnamed
+// statement): the generic plan a cached statement gets after five runs
+// does not see that the service and range pick one stretch of that index.
+func (db *DB) pruneScan(ctx context.Context, service, after, before string, cutoff, now time.Time, n int) ([]store.PruneRow, error) {
+	rows, err := db.pool.Query(ctx, `SELECT e.id,
+		CASE WHEN e.received_at < $1 AND e.expires_at < $2 AND e.pending_jobs IS NULL THEN `+statusSQL+` ELSE '' END
+		FROM hookd_event e WHERE e.service = $3 AND (e.service, e.id) > ($3, $4) AND (e.service, e.id) < ($3, $5)
+		ORDER BY e.service, e.id LIMIT $6`,
+		pgx.QueryExecModeCacheDescribe, cutoff, now, service, after, before, n)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.PruneRow, error) {
+		var r store.PruneRow
+		err := row.Scan(&r.ID, &r.Status)
+		return r, err
+	})
+}
+
+// serviceNames lists the services that have events, in name order.
+func (db *DB) serviceNames(ctx context.Context) ([]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT service FROM `+services+` s ORDER BY service`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// deleteEvents deletes, with their jobs, those of ids that their service's
+// retention still lets go: found outside the transaction, an event may
+// have been replayed since. It returns how many it deleted and how long
+// the transaction took.
+func (db *DB) deleteEvents(ctx context.Context, retention map[string]hookd.Retention, ids []string) (int, time.Duration, error) {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
-		return 0, wrap("prune", err)
+		return 0, 0, wrap("prune", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	rows, err := tx.Query(ctx, `SELECT e.id FROM hookd_event e
-		WHERE e.expires_at < $1 AND e.pending_jobs IS NULL AND `+statusSQL+` = 'succeeded'
-		ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+	start := time.Now()
+	rows, err := tx.Query(ctx, `SELECT e.id, e.service, `+statusSQL+` FROM hookd_event e
+		WHERE e.id = ANY($1) AND e.pending_jobs IS NULL FOR UPDATE SKIP LOCKED`, ids)
 	if err != nil {
-		return 0, wrap("prune", err)
+		return 0, 0, wrap("prune", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return 0, wrap("prune", err)
+	var del []string
+	var id, service string
+	var status hookd.EventStatus
+	if _, err := pgx.ForEachRow(rows, []any{&id, &service, &status}, func() error {
+		if retention[service].Prunable(status) {
+			del = append(del, id)
+		}
+		return nil
+	}); err != nil {
+		return 0, 0, wrap("prune", err)
 	}
-	if len(ids) == 0 {
-		return 0, nil
+	if len(del) == 0 {
+		return 0, time.Since(start), nil
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM river_job WHERE args ->> 'event_id' = ANY($1) AND kind = `+jobKind, ids); err != nil {
-		return 0, wrap("prune", err)
+	if _, err := tx.Exec(ctx, `DELETE FROM river_job WHERE args ->> 'event_id' = ANY($1) AND kind = `+jobKind, del); err != nil {
+		return 0, 0, wrap("prune", err)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM hookd_event WHERE id = ANY($1)`, ids); err != nil {
-		return 0, wrap("prune", err)
+	if _, err := tx.Exec(ctx, `DELETE FROM hookd_attempt WHERE event_id = ANY($1)`, del); err != nil {
+		return 0, 0, wrap("prune", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM hookd_event WHERE id = ANY($1)`, del); err != nil {
+		return 0, 0, wrap("prune", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, wrap("prune: commit", err)
+		return 0, 0, wrap("prune: commit", err)
 	}
-	return len(ids), nil
+	return len(del), time.Since(start), nil
 }
 
 // statusSQL computes an event's status from the latest job of each action,
@@ -895,14 +1010,49 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	queued, err := db.jobs(ctx, eventJobs, id)
+	queued, errs, err := db.jobs(ctx, eventJobs, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := store.SetJobs(ev, queued, pending, settled); err != nil {
+	attempts, err := db.attempts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.SetJobs(ev, store.EventJobs{Queued: queued, RiverErrors: errs, Pending: pending, Settled: settled,
+		Attempts: attempts}); err != nil {
 		return nil, err
 	}
 	return ev, nil
+}
+
+// attempts reads the rows of hookd_attempt of event id. Their order is
+// the history's (store.SetJobs sorts each job's by number).
+func (db *DB) attempts(ctx context.Context, id string) ([]store.AttemptRow, error) {
+	rctx, done, err := db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := db.pool.Query(rctx, `SELECT job_id, number, started_at, duration_us, outcome, code, reply, error
+		FROM hookd_attempt WHERE event_id = $1`, id)
+	if err != nil {
+		return nil, readError("attempts", err, rctx, ctx, db.readTimeout)
+	}
+	defer rows.Close()
+	var out []store.AttemptRow
+	for rows.Next() {
+		var a store.AttemptRow
+		var duration int64
+		if err := rows.Scan(&a.JobID, &a.Number, &a.StartedAt, &duration, &a.Outcome, &a.Code, &a.Reply, &a.Error); err != nil {
+			return nil, readError("attempts", err, rctx, ctx, db.readTimeout)
+		}
+		a.StartedAt, a.Duration = a.StartedAt.UTC(), time.Duration(duration)*time.Microsecond
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, readError("attempts", err, rctx, ctx, db.readTimeout)
+	}
+	return out, nil
 }
 
 // EventWithoutJobs returns one event without its jobs and status: what a worker
@@ -945,17 +1095,18 @@ const jobColumns = `SELECT id, coalesce(args ->> 'event_id', ''), coalesce(args 
 // queued.
 const eventJobs = `WHERE args ->> 'event_id' = $1 AND kind = ` + jobKind + ` ORDER BY id`
 
-func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
+// jobs reads River's jobs, and their errors columns.
+func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, [][]byte, error) {
 	rctx, done, err := db.beginRead(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer done()
-	jobs, err := queryJobs(rctx, db.pool, where, args...)
+	jobs, errs, err := queryJobs(rctx, db.pool, where, args...)
 	if err != nil {
-		return nil, readError("jobs", err, rctx, ctx, db.readTimeout)
+		return nil, nil, readError("jobs", err, rctx, ctx, db.readTimeout)
 	}
-	return jobs, nil
+	return jobs, errs, nil
 }
 
 // querier is the pool or a transaction.
@@ -964,25 +1115,26 @@ type querier interface {
 }
 
 // queryJobs reads the jobs where selects, through q.
-func queryJobs(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Job, error) {
+func queryJobs(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Job, [][]byte, error) {
 	rows, err := q.Query(ctx, jobColumns+where, args...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	var jobs []*hookd.Job
+	var allErrs [][]byte
 	for rows.Next() {
 		j := &hookd.Job{}
 		var state, errs string
 		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
 			&j.MaxAttempts, &errs); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		j.State = store.JobState(state, j.Attempts)
 		j.LastError = store.LastError([]byte(errs))
-		jobs = append(jobs, j)
+		jobs, allErrs = append(jobs, j), append(allErrs, []byte(errs))
 	}
-	return jobs, rows.Err()
+	return jobs, allErrs, rows.Err()
 }
 
 // params collects the arguments of a query and names their placeholders.
@@ -1139,7 +1291,7 @@ func (db *DB) Jobs(ctx context.Context, f hookd.JobFilter) ([]*hookd.Job, string
 		where = append(where, "id < "+args.add(after))
 	}
 	limit := store.Limit(f.Limit)
-	jobs, err := db.jobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT "+args.add(limit+1), args...)
+	jobs, _, err := db.jobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT "+args.add(limit+1), args...)
 	if err != nil {
 		return nil, "", err
 	}

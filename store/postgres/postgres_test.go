@@ -430,8 +430,8 @@ func TestStatusFromRiverState(t *testing.T) {
 
 	// A failed event is a dead letter: pruning keeps it, even long expired.
 	later := time.Now().Add(30 * 24 * time.Hour)
-	if n, err := db.Prune(ctx, later, 100); n != 0 || err != nil {
-		t.Fatalf("Prune of a failed event = %d, %v; want 0", n, err)
+	if res, err := db.Prune(ctx, hookd.PruneRequest{Now: later, Limit: 100}); res.Deleted != 0 || err != nil {
+		t.Fatalf("Prune of a failed event = %+v, %v; want 0", res, err)
 	}
 
 	// A replay of action 0: pending again, then succeeded once it completes.
@@ -447,8 +447,8 @@ func TestStatusFromRiverState(t *testing.T) {
 		t.Errorf("%d jobs, want 3", len(ev.Jobs))
 	}
 	// Succeeded and expired: pruned with all three jobs.
-	if n, err := db.Prune(ctx, later, 100); n != 1 || err != nil {
-		t.Fatalf("Prune = %d, %v; want 1", n, err)
+	if res, err := db.Prune(ctx, hookd.PruneRequest{Now: later, Limit: 100}); res.Deleted != 1 || err != nil {
+		t.Fatalf("Prune = %+v, %v; want 1", res, err)
 	}
 	var left int
 	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job`).Scan(&left); err != nil || left != 0 {

@@ -51,6 +51,13 @@ type DB struct {
 	inserts       map[int]*sql.Stmt // by row count
 	existingEvent *sql.Stmt
 	settleEvent   *sql.Stmt // prepared by the first Settle
+
+	// checkpointer is a connection of its own, opened by the first Prune,
+	// on which the pruner copies its deletes from the WAL into the file
+	// beside the writer (see deleteEvents).
+	checkpointDSN string
+	checkpointMu  sync.Mutex
+	checkpointer  *sql.DB
 }
 
 var _ hookd.Store = (*DB)(nil)
@@ -71,6 +78,10 @@ type Options struct {
 	// one that runs longer is stopped with an error that says so.
 	ReadTimeout time.Duration
 }
+
+// JournalSizeLimit is the size the write-ahead log is cut back to after
+// it grew beyond it (SQLite's journal_size_limit).
+const JournalSizeLimit = 16 << 20
 
 // readConns is the size of the read pool: a few reads at once (admin
 // API, CLI, workers reading their event); SQLite serves them in parallel.
@@ -111,6 +122,12 @@ func Open(path string, opts Options) (*DB, error) {
 		// A statement journal past 64 KiB goes to a temporary file, opened,
 		// written and closed per commit; in memory it is a copy per page.
 		q.Add("_pragma", "temp_store(MEMORY)")
+		// The WAL is reused from its start after each complete checkpoint,
+		// so it stays at its largest size: a read held open for long (a
+		// slow listing) can grow it far beyond the ~4 MiB of ordinary
+		// load. After such a spike it is cut back to this at its next
+		// reuse; at ordinary load it never reaches it, so this costs nothing.
+		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", JournalSizeLimit))
 		q.Set("_txlock", "immediate") // writers queue on BEGIN, not fail at COMMIT
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
@@ -147,7 +164,11 @@ func Open(path string, opts Options) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("sqlite: river client: %w", err)
 	}
-	return &DB{db: db, sync: sync, read: read, readTimeout: opts.ReadTimeout, river: rc, inserts: map[int]*sql.Stmt{}}, nil
+	c := url.Values{}
+	c.Add("_pragma", "busy_timeout(5000)")
+	c.Add("_pragma", "synchronous("+sync+")")
+	return &DB{db: db, sync: sync, read: read, readTimeout: opts.ReadTimeout, river: rc, inserts: map[int]*sql.Stmt{},
+		checkpointDSN: "file:" + path + "?" + c.Encode()}, nil
 }
 
 // readContext bounds one read (see Options.ReadTimeout).
@@ -174,6 +195,11 @@ func (db *DB) Close() error {
 	if db.read != db.db {
 		db.read.Close()
 	}
+	db.checkpointMu.Lock()
+	if db.checkpointer != nil {
+		db.checkpointer.Close()
+	}
+	db.checkpointMu.Unlock()
 	return db.db.Close()
 }
 
@@ -537,27 +563,12 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	}
 	db.mu.Unlock()
 	// A settlement need not survive a power cut: lost, it leaves the claim
-	// in place, and the work is done again after it expires. So it commits
-	// without an fsync of its own (synchronous=NORMAL); the next ingest
-	// commit's fsync makes it durable with the rest of the WAL. The pragma
-	// is the connection's: it is held until the setting is back.
-	conn, err := db.db.Conn(ctx)
+	// in place, and the work is done again after it expires.
+	conn, release, err := db.withoutFsync(ctx)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, fmt.Errorf("settle: %w", err)
 	}
-	defer conn.Close()
-	if db.sync == "FULL" || db.sync == "EXTRA" {
-		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
-			return nil, fmt.Errorf("settle: %w", err)
-		}
-		defer func() {
-			if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+db.sync); err != nil {
-				// Never hand on a connection that would commit ingest
-				// without its fsync.
-				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			}
-		}()
-	}
+	defer release()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, unavailable(err)
@@ -565,6 +576,7 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	defer tx.Rollback()
 	var settled []hookd.Claim
 	var rows []*riverdriver.JobInsertFullParams
+	var queuedAttempts []hookd.Attempt
 	update := tx.StmtContext(ctx, db.settleEvent)
 	for _, st := range settlements {
 		settledJobs, queued := store.SplitSettlement(st)
@@ -585,11 +597,20 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		for _, a := range queued {
 			rows = append(rows, jobs.FullInsertParams(a))
 		}
+		queuedAttempts = append(queuedAttempts, queued...)
 	}
 	if len(rows) > 0 {
 		exec := riversqlite.New(db.db).UnwrapExecutor(tx)
-		if _, err := exec.JobInsertFullMany(ctx, &riverdriver.JobInsertFullManyParams{Jobs: rows}); err != nil {
+		inserted, err := exec.JobInsertFullMany(ctx, &riverdriver.JobInsertFullManyParams{Jobs: rows})
+		if err != nil {
 			return nil, fmt.Errorf("settle: enqueue: %w", err)
+		}
+		ids, args := make([]int64, len(inserted)), make([][]byte, len(inserted))
+		for i, j := range inserted {
+			ids[i], args[i] = j.ID, j.EncodedArgs
+		}
+		if err := insertAttempts(ctx, tx, store.NewAttemptRows(queuedAttempts, ids, args)); err != nil {
+			return nil, fmt.Errorf("settle: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -607,11 +628,80 @@ func replayedStatus(ctx context.Context, tx *sql.Tx, st hookd.Settlement) (hookd
 	if err := tx.QueryRowContext(ctx, `SELECT settled_jobs FROM hookd_event WHERE id = ?`, id).Scan(&settled); err != nil {
 		return "", err // a claimed event is there: no ErrNoRows to allow for
 	}
-	queued, err := queryJobs(ctx, tx, eventJobs, id)
+	queued, _, err := queryJobs(ctx, tx, eventJobs, id)
 	if err != nil {
 		return "", err
 	}
 	return store.AfterAttempts(id, queued, settled, st.Attempts)
+}
+
+// withoutFsync returns the writer's connection set to commit without an
+// fsync of its own (synchronous=NORMAL), for writes that need not survive
+// a power cut: the next ingest commit's fsync makes them durable with the
+// rest of the WAL. The pragma is the connection's: it is held until
+// release sets it back.
+func (db *DB) withoutFsync(ctx context.Context) (conn *sql.Conn, release func(), err error) {
+	conn, err = db.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, unavailable(err)
+	}
+	if db.sync != "FULL" && db.sync != "EXTRA" {
+		return conn, func() { conn.Close() }, nil
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+db.sync); err != nil {
+			// Never hand on a connection that would commit ingest
+			// without its fsync.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}, nil
+}
+
+// insertAttempt writes one row of hookd_attempt.
+const insertAttempt = `INSERT INTO hookd_attempt
+	(event_id, action, job_id, number, started_at, duration_us, outcome, code, reply, error)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertAttempts writes records into hookd_attempt, a row at a time: they
+// are the failures of a settlement, few beside its successes, and a
+// statement costs microseconds in process.
+func insertAttempts(ctx context.Context, tx *sql.Tx, records []store.AttemptInsert) error {
+	for _, r := range records {
+		if _, err := tx.ExecContext(ctx, insertAttempt, r.EventID, r.Action, r.JobID, r.Number, r.StartedAt.UnixMicro(),
+			r.Duration.Microseconds(), string(r.Outcome), r.Code, r.Reply, r.Error); err != nil {
+			return fmt.Errorf("record attempts: %w", err)
+		}
+	}
+	return nil
+}
+
+// RecordAttempt records an attempt of a queued job, in a transaction of
+// its own on the writer's connection, like River's own writes. It commits
+// without an fsync (withoutFsync): lost to a power cut, the attempt shows
+// as River recorded it (see store.SetJobs).
+func (db *DB) RecordAttempt(ctx context.Context, args hookd.JobArgs, jobID int64, r hookd.AttemptRecord) error {
+	conn, release, err := db.withoutFsync(ctx)
+	if err != nil {
+		return fmt.Errorf("record attempt: %w", err)
+	}
+	defer release()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
+	if err := insertAttempts(ctx, tx, []store.AttemptInsert{store.NewAttemptInsert(args, jobID, r)}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record attempt: commit: %w", err)
+	}
+	return nil
 }
 
 // ClaimDue claims the events whose outbox is due, oldest due first.
@@ -830,7 +920,7 @@ func writeStatus(ctx context.Context, tx *sql.Tx, id string, jobID int64, state 
 		} else if err != nil {
 			return false, err
 		}
-		queued, err := queryJobs(ctx, tx, eventJobs, id)
+		queued, _, err := queryJobs(ctx, tx, eventJobs, id)
 		if err != nil {
 			return false, err
 		}
@@ -911,46 +1001,178 @@ func (db *DB) refreshStatus(ctx context.Context, id string) (int, error) {
 	return 0, nil
 }
 
-// Prune deletes expired events whose work all succeeded, with their jobs.
-// It walks the table from its oldest ID, so it needs no index on expiry.
-func (db *DB) Prune(ctx context.Context, now time.Time, limit int) (int, error) {
-	tx, err := db.db.BeginTx(ctx, nil)
+// Prune deletes a batch of events past their retention, with their jobs
+// and attempts.
+// It finds them on a read connection, walking the index on (service, id)
+// of each service from the cursor (store.PruneCandidates), so that the
+// writer is held only to check them again and delete them by ID: a few
+// milliseconds for a batch of a hundred (jobs.DefaultPruneBatch).
+func (db *DB) Prune(ctx context.Context, r hookd.PruneRequest) (hookd.PruneResult, error) {
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	names, err := db.serviceNames(rctx)
 	if err != nil {
-		return 0, unavailable(err)
+		return hookd.PruneResult{}, store.ReadError("prune", err, rctx, ctx, db.readTimeout)
+	}
+	ids, next, done, err := store.PruneCandidates(rctx, r, names, db.pruneScan)
+	if err != nil {
+		return hookd.PruneResult{}, store.ReadError("prune", err, rctx, ctx, db.readTimeout)
+	}
+	res := hookd.PruneResult{Next: next, Done: done}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	res.Deleted, res.Held, err = db.deleteEvents(ctx, r.Retention, ids)
+	return res, err
+}
+
+// pruneScan is store.PruneScan on the read pool.
+func (db *DB) pruneScan(ctx context.Context, service, after, before string, cutoff, now time.Time, n int) ([]store.PruneRow, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT e.id,
+		CASE WHEN e.received_at < ? AND e.expires_at < ? AND e.pending_jobs IS NULL THEN `+statusSQL+` ELSE '' END
+		FROM hookd_event e WHERE e.service = ? AND e.id > ? AND e.id < ? ORDER BY e.id LIMIT ?`,
+		cutoff.UnixMicro(), now.UnixMicro(), service, after, before, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.PruneRow
+	for rows.Next() {
+		var row store.PruneRow
+		if err := rows.Scan(&row.ID, &row.Status); err != nil {
+			return nil, err
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
+
+// serviceNames lists the services that have events, in name order.
+func (db *DB) serviceNames(ctx context.Context) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT service FROM `+services+` ORDER BY service`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// deleteEvents deletes, with their jobs, those of ids that their service's
+// retention still lets go: found on a read connection, an event may have
+// been replayed since. It returns how many it deleted and how long it held
+// the writer.
+//
+// Deletes touch pages all over the file (the key index is in key order,
+// not time order): a batch of a hundred writes up to a page per event to
+// the WAL, and the commit that takes the WAL past 1,000 pages would copy
+// them all into the file, fsync included, while holding the writer. So
+// this transaction commits without that automatic checkpoint, and the
+// pruner's own connection checkpoints right after, beside the writer
+// (PASSIVE: it waits for no reader or writer, and an automatic checkpoint
+// of ingest's meanwhile finds it busy and leaves the work to it).
+func (db *DB) deleteEvents(ctx context.Context, retention map[string]hookd.Retention, ids []string) (n int, held time.Duration, err error) {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return 0, 0, unavailable(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", autocheckpoint)); err != nil {
+			// Never hand on a connection that would let the WAL grow.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	if n, held, err = db.deleteTx(ctx, conn, retention, ids); err != nil || n == 0 {
+		return n, held, err
+	}
+	if err := db.checkpoint(ctx); err != nil {
+		return n, held, fmt.Errorf("prune: checkpoint: %w", err)
+	}
+	return n, held, nil
+}
+
+// autocheckpoint is SQLite's wal_autocheckpoint, which the writer keeps:
+// a checkpoint by the commit that takes the WAL past 1,000 pages.
+const autocheckpoint = 1000
+
+// deleteTx is deleteEvents' transaction, on conn.
+func (db *DB) deleteTx(ctx context.Context, conn *sql.Conn, retention map[string]hookd.Retention, ids []string) (int, time.Duration, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, unavailable(err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT e.id FROM hookd_event e
-		WHERE e.expires_at < ? AND e.pending_jobs IS NULL AND `+statusSQL+` = 'succeeded'
-		ORDER BY e.id LIMIT ?`, now.UnixMicro(), limit)
-	if err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
-	}
-	var ids []any
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("prune: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
-	}
-	if len(ids) == 0 {
-		return 0, nil
+	start := time.Now()
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
 	}
 	in := "(?" + strings.Repeat(", ?", len(ids)-1) + ")"
-	if _, err := tx.ExecContext(ctx, `DELETE FROM river_job WHERE json_extract(args, '$.event_id') IN `+in, ids...); err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
+	rows, err := tx.QueryContext(ctx, `SELECT e.id, e.service, `+statusSQL+` FROM hookd_event e
+		WHERE e.id IN `+in+` AND e.pending_jobs IS NULL`, args...)
+	if err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM hookd_event WHERE id IN `+in, ids...); err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
+	var del []any
+	for rows.Next() {
+		var id, service string
+		var status hookd.EventStatus
+		if err := rows.Scan(&id, &service, &status); err != nil {
+			rows.Close()
+			return 0, 0, fmt.Errorf("prune: %w", err)
+		}
+		if retention[service].Prunable(status) {
+			del = append(del, id)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
+	}
+	if len(del) == 0 {
+		return 0, time.Since(start), nil
+	}
+	in = "(?" + strings.Repeat(", ?", len(del)-1) + ")"
+	if _, err := tx.ExecContext(ctx, `DELETE FROM river_job WHERE json_extract(args, '$.event_id') IN `+in, del...); err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM hookd_attempt WHERE event_id IN `+in, del...); err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM hookd_event WHERE id IN `+in, del...); err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("prune: commit: %w", err)
+		return 0, 0, fmt.Errorf("prune: commit: %w", err)
 	}
-	return len(ids), nil
+	return len(del), time.Since(start), nil
+}
+
+// checkpoint copies what it can of the WAL into the file, on the
+// checkpointer's connection (opened on first use).
+func (db *DB) checkpoint(ctx context.Context) error {
+	db.checkpointMu.Lock()
+	defer db.checkpointMu.Unlock()
+	if db.checkpointer == nil {
+		c, err := sql.Open("sqlite", db.checkpointDSN)
+		if err != nil {
+			return err
+		}
+		c.SetMaxOpenConns(1)
+		db.checkpointer = c
+	}
+	_, err := db.checkpointer.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	return err
 }
 
 // statusSQL computes an event's status from the latest job of each action,
@@ -973,14 +1195,46 @@ func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	queued, err := db.jobs(ctx, eventJobs, id)
+	queued, errs, err := db.jobs(ctx, eventJobs, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := store.SetJobs(ev, queued, pending, settled); err != nil {
+	attempts, err := db.attempts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.SetJobs(ev, store.EventJobs{Queued: queued, RiverErrors: errs, Pending: pending, Settled: settled,
+		Attempts: attempts}); err != nil {
 		return nil, err
 	}
 	return ev, nil
+}
+
+// attempts reads the rows of hookd_attempt of event id, in the order they
+// were written.
+func (db *DB) attempts(ctx context.Context, id string) ([]store.AttemptRow, error) {
+	rctx, cancel := db.readContext(ctx)
+	defer cancel()
+	rows, err := db.read.QueryContext(rctx, `SELECT job_id, number, started_at, duration_us, outcome, code, reply, error
+		FROM hookd_attempt WHERE event_id = ? ORDER BY rowid`, id)
+	if err != nil {
+		return nil, store.ReadError("attempts", err, rctx, ctx, db.readTimeout)
+	}
+	defer rows.Close()
+	var out []store.AttemptRow
+	for rows.Next() {
+		var a store.AttemptRow
+		var started, duration int64
+		if err := rows.Scan(&a.JobID, &a.Number, &started, &duration, &a.Outcome, &a.Code, &a.Reply, &a.Error); err != nil {
+			return nil, store.ReadError("attempts", err, rctx, ctx, db.readTimeout)
+		}
+		a.StartedAt, a.Duration = time.UnixMicro(started).UTC(), time.Duration(duration)*time.Microsecond
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.ReadError("attempts", err, rctx, ctx, db.readTimeout)
+	}
+	return out, nil
 }
 
 // EventWithoutJobs returns one event without its jobs and status: what a worker
@@ -1018,14 +1272,15 @@ const jobColumns = `SELECT id, json_extract(args, '$.event_id'), json_extract(ar
 // queued.
 const eventJobs = `WHERE json_extract(args, '$.event_id') = ? ORDER BY id`
 
-func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, error) {
+// jobs reads River's jobs, and their errors columns.
+func (db *DB) jobs(ctx context.Context, where string, args ...any) ([]*hookd.Job, [][]byte, error) {
 	rctx, cancel := db.readContext(ctx)
 	defer cancel()
-	jobs, err := queryJobs(rctx, db.read, where, args...)
+	jobs, errs, err := queryJobs(rctx, db.read, where, args...)
 	if err != nil {
-		return nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
+		return nil, nil, store.ReadError("jobs", err, rctx, ctx, db.readTimeout)
 	}
-	return jobs, nil
+	return jobs, errs, nil
 }
 
 // querier is a database or a transaction.
@@ -1034,26 +1289,27 @@ type querier interface {
 }
 
 // queryJobs reads the jobs where selects, through q.
-func queryJobs(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Job, error) {
+func queryJobs(ctx context.Context, q querier, where string, args ...any) ([]*hookd.Job, [][]byte, error) {
 	rows, err := q.QueryContext(ctx, jobColumns+where, args...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	var jobs []*hookd.Job
+	var allErrs [][]byte
 	for rows.Next() {
 		j := &hookd.Job{}
 		var state string
 		var errs []byte
 		if err := rows.Scan(&j.ID, &j.EventID, &j.Service, &j.Action, &j.ActionIndex, &state, &j.Attempts,
 			&j.MaxAttempts, &errs); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		j.State = store.JobState(state, j.Attempts)
 		j.LastError = store.LastError(errs)
-		jobs = append(jobs, j)
+		jobs, allErrs = append(jobs, j), append(allErrs, errs)
 	}
-	return jobs, rows.Err()
+	return jobs, allErrs, rows.Err()
 }
 
 // services lists the services that have events, one index look-up each
@@ -1288,7 +1544,7 @@ func (db *DB) Jobs(ctx context.Context, f hookd.JobFilter) ([]*hookd.Job, string
 	}
 	limit := store.Limit(f.Limit)
 	args = append(args, limit+1)
-	jobs, err := db.jobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", args...)
+	jobs, _, err := db.jobs(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", args...)
 	if err != nil {
 		return nil, "", err
 	}

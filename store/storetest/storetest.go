@@ -8,6 +8,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -725,6 +727,71 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 	})
 
+	t.Run("AttemptHistory", func(t *testing.T) {
+		s, ctx := setup(t)
+		until := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		sub := Submission("svc", "k", `{}`, 2)
+		sub.ClaimedUntil = until
+		mustAccept(t, s, sub)
+		start := time.Now().UTC().Truncate(time.Microsecond)
+		// Job 0's first attempt succeeds, with a long reply: the event's
+		// row keeps its start. Job 1's fails and retries.
+		ok := hookd.Attempt{Job: sub.Jobs[0], StartedAt: start, FinishedAt: start.Add(1500 * time.Microsecond),
+			Reply: hookd.Reply{Code: 250, Text: "2.0.0 Ok: queued as " + strings.Repeat("é", 100)}}
+		failed := hookd.Attempt{Job: sub.Jobs[1], StartedAt: start.Add(time.Millisecond), FinishedAt: start.Add(3 * time.Millisecond),
+			Reply: hookd.Reply{Code: 503, Text: "<h1>down for maintenance</h1>"}, Error: "forward: POST http://x: 503 Service Unavailable",
+			RetryAt: time.Now().Add(time.Hour)}
+		if got, err := s.Settle(ctx, []hookd.Settlement{{Claim: hookd.Claim{EventID: sub.Event.ID, Until: until},
+			Attempts: []hookd.Attempt{ok, failed}}}); err != nil || len(got) != 1 {
+			t.Fatalf("Settle = %v, %v", got, err)
+		}
+		ev, err := s.Event(ctx, sub.Event.ID)
+		if err != nil || len(ev.Jobs) != 2 || !ev.Jobs[0].Settled || ev.Jobs[1].ID == 0 {
+			t.Fatalf("Event = %v, jobs %s; want the success settled and the failure queued", err, jobsString(ev.Jobs))
+		}
+		// River runs job 1 twice more: a failure without an answer, then
+		// a success.
+		jobID := ev.Jobs[1].ID
+		second := hookd.AttemptRecord{Number: 2, StartedAt: start.Add(time.Minute), Duration: 10 * time.Second,
+			Outcome: hookd.AttemptRetrying, Error: "forward: POST http://x: context deadline exceeded"}
+		third := hookd.AttemptRecord{Number: 3, StartedAt: start.Add(2 * time.Minute), Duration: 2 * time.Millisecond,
+			Outcome: hookd.AttemptSucceeded, Code: 200, Reply: "ok\x00" + strings.Repeat("x", 300)}
+		for _, r := range []hookd.AttemptRecord{second, third} {
+			if err := s.RecordAttempt(ctx, sub.Jobs[1].Args, jobID, r); err != nil {
+				t.Fatalf("RecordAttempt(%d): %v", r.Number, err)
+			}
+		}
+		ev, err = s.Event(ctx, sub.Event.ID)
+		if err != nil || len(ev.Jobs) != 2 {
+			t.Fatalf("Event = %v, jobs %s", err, jobsString(ev.Jobs))
+		}
+		// The settled success keeps 64 bytes of its reply, whole runes.
+		settledReply := "2.0.0 Ok: queued as " + strings.Repeat("é", 22)
+		want := [][]hookd.AttemptRecord{
+			{{Number: 1, StartedAt: start, Duration: 1500 * time.Microsecond, Outcome: hookd.AttemptSucceeded, Code: 250, Reply: settledReply}},
+			{
+				{Number: 1, StartedAt: failed.StartedAt, Duration: 2 * time.Millisecond, Outcome: hookd.AttemptRetrying, Code: 503,
+					Reply: "<h1>down for maintenance</h1>", Error: failed.Error},
+				second,
+				// NUL is replaced, the reply cut to 256 bytes.
+				{Number: 3, StartedAt: third.StartedAt, Duration: third.Duration, Outcome: hookd.AttemptSucceeded, Code: 200,
+					Reply: "ok\uFFFD" + strings.Repeat("x", 256-len("ok\uFFFD"))},
+			},
+		}
+		for i, j := range ev.Jobs {
+			if len(j.History) != len(want[i]) {
+				t.Errorf("job %d: history %+v, want %d attempts", i, j.History, len(want[i]))
+				continue
+			}
+			for n, got := range j.History {
+				if w := want[i][n]; got.Number != w.Number || !got.StartedAt.Equal(w.StartedAt) || got.Duration != w.Duration ||
+					got.Outcome != w.Outcome || got.Code != w.Code || got.Reply != w.Reply || got.Error != w.Error {
+					t.Errorf("job %d attempt %d:\n got %+v\nwant %+v", i, n+1, got, w)
+				}
+			}
+		}
+	})
+
 	t.Run("ReplayOfOneActionBesideAnotherRetrying", func(t *testing.T) {
 		s, ctx := setup(t)
 		sub := Submission("svc", "k", `{}`, 2)
@@ -802,20 +869,35 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 
 	t.Run("PruneDeletesOnlyExpiredAndDone", func(t *testing.T) {
 		s, ctx := setup(t)
-		expired := func(key string, jobs int) hookd.Submission {
-			sub := Submission("svc", key, `{}`, jobs)
-			sub.Event.ReceivedAt = sub.Event.ReceivedAt.Add(-48 * time.Hour)
-			sub.Event.ExpiresAt = sub.Event.ReceivedAt.Add(24 * time.Hour)
-			return sub
-		}
-		done, done2, working, live := expired("done", 0), expired("done2", 0), expired("working", 1), Submission("svc", "live", `{}`, 0)
+		// Received two days ago, keys remembered for a day: expired. The
+		// zero retention (a service not configured) deletes them once
+		// their work all succeeded.
+		done, done2 := Received(Submission("svc", "done", `{}`, 0), 48*time.Hour, 24*time.Hour), Received(Submission("svc", "done2", `{}`, 0), 48*time.Hour, 24*time.Hour)
+		working, live := Received(Submission("svc", "working", `{}`, 1), 48*time.Hour, 24*time.Hour), Submission("svc", "live", `{}`, 0)
 		mustAccept(t, s, done, done2, working, live)
 		mustDispatch(t, s, 1) // working's job is queued, unfinished
-		if n, err := s.Prune(ctx, time.Now(), 1); n != 1 || err != nil {
-			t.Fatalf("Prune(limit 1) = %d, %v; want 1", n, err)
+		// Each event has an attempt recorded: the pruned ones' go with them.
+		counter, ok := s.(interface {
+			AttemptRows(ctx context.Context, eventID string) (int, error)
+		})
+		if !ok {
+			t.Fatal("the store does not count its attempt rows: give it AttemptRows in an export_test.go")
 		}
-		if n, err := s.Prune(ctx, time.Now(), 100); n != 1 || err != nil {
-			t.Fatalf("Prune = %d, %v; want the other expired, succeeded event", n, err)
+		for _, sub := range []hookd.Submission{done, done2, working, live} {
+			args := hookd.JobArgs{EventID: sub.Event.ID, Service: "svc", Action: hookd.ActionEmail}
+			r := hookd.AttemptRecord{Number: 1, StartedAt: time.Now(), Outcome: hookd.AttemptSucceeded, Code: 250}
+			if err := s.RecordAttempt(ctx, args, 1, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now, oldest := time.Now(), min(done.Event.ID, done2.Event.ID)
+		res, err := s.Prune(ctx, hookd.PruneRequest{Now: now, Limit: 1})
+		if err != nil || res.Deleted != 1 || res.Done || res.Next.Service != "svc" || res.Next.After != oldest {
+			t.Fatalf("Prune(limit 1) = %+v, %v; want 1 deleted, the pass to go on after %s", res, err, oldest)
+		}
+		res, err = s.Prune(ctx, hookd.PruneRequest{Now: now, Limit: 100, From: res.Next})
+		if err != nil || res.Deleted != 1 || !res.Done {
+			t.Fatalf("Prune = %+v, %v; want the other expired, succeeded event, and the pass done", res, err)
 		}
 		for _, sub := range []hookd.Submission{done, done2} {
 			if _, err := s.Event(ctx, sub.Event.ID); hookd.ErrorCode(err) != hookd.ENotFound {
@@ -829,6 +911,133 @@ func Run(t *testing.T, open func(t *testing.T) hookd.Store) {
 		}
 		if jobs, _, _ := s.Jobs(ctx, hookd.JobFilter{}); len(jobs) != 1 {
 			t.Errorf("%d jobs left, want working's 1", len(jobs))
+		}
+		for sub, want := range map[*hookd.Submission]int{&done: 0, &done2: 0, &working: 1, &live: 1} {
+			if n, err := counter.AttemptRows(ctx, sub.Event.ID); err != nil || n != want {
+				t.Errorf("%s: %d attempt rows, %v; want %d", sub.Event.IdempotencyKey, n, err, want)
+			}
+		}
+		if n := prunePass(t, s, hookd.PruneRequest{Now: now, Limit: 100}); n != 0 {
+			t.Errorf("a second pass pruned %d, want 0", n)
+		}
+	})
+
+	t.Run("PruneRetention", func(t *testing.T) {
+		s, ctx := setup(t)
+		const ttl = time.Hour
+		retention := map[string]hookd.Retention{"short": {Keep: ttl}, "long": {Keep: 72 * ttl}}
+		// Each settled after a first attempt that succeeded.
+		shortOld := Received(Submission("short", "old", `{}`, 1), 2*ttl, ttl)
+		shortNew := Received(Submission("short", "new", `{}`, 1), ttl/2, ttl)
+		longOld := Received(Submission("long", "old", `{}`, 1), 100*ttl, ttl)
+		longMid := Received(Submission("long", "mid", `{}`, 1), 2*ttl, ttl)
+		// Past its service's retention, but its key was stored to be
+		// remembered longer (the TTL was longer then): kept until it expires.
+		shortKey := Received(Submission("short", "key", `{}`, 1), 2*ttl, 3*ttl)
+		all := []hookd.Submission{shortOld, shortNew, longOld, longMid, shortKey}
+		for _, sub := range all {
+			settle(t, s, sub, "", time.Time{})
+		}
+		if n := prunePass(t, s, hookd.PruneRequest{Now: time.Now(), Retention: retention, Limit: 2}); n != 2 {
+			t.Fatalf("pruned %d, want 2 (short/old, long/old)", n)
+		}
+		for _, sub := range all {
+			_, err := s.Event(ctx, sub.Event.ID)
+			if gone := hookd.ErrorCode(err) == hookd.ENotFound; gone != (sub.Event == shortOld.Event || sub.Event == longOld.Event) {
+				t.Errorf("%s/%s: pruned %v (%v)", sub.Event.Service, sub.Event.IdempotencyKey, gone, err)
+			}
+		}
+		if n := prunePass(t, s, hookd.PruneRequest{Now: time.Now().Add(2 * ttl), Retention: retention, Limit: 100}); n != 2 {
+			t.Fatalf("two hours on, pruned %d, want 2 (short/new, short/key)", n)
+		}
+	})
+
+	t.Run("PruneKeepFailed", func(t *testing.T) {
+		s, ctx := setup(t)
+		const ttl = time.Hour
+		retention := map[string]hookd.Retention{"keep": {Keep: ttl}, "drop": {Keep: ttl, DeleteFailed: true}}
+		var kept, pruned []hookd.Submission
+		for _, svc := range []string{"keep", "drop"} {
+			failed := Received(Submission(svc, "failed", `{}`, 2), 2*ttl, ttl)
+			settle(t, s, failed, "550 no such user", time.Time{}) // both jobs failed for good
+			retrying := Received(Submission(svc, "retrying", `{}`, 1), 2*ttl, ttl)
+			settle(t, s, retrying, "503 busy", time.Now().Add(time.Hour))
+			outbox := Received(Submission(svc, "outbox", `{}`, 1), 2*ttl, ttl)
+			mustAccept(t, s, outbox)
+			succeeded := Received(Submission(svc, "succeeded", `{}`, 1), 2*ttl, ttl)
+			settle(t, s, succeeded, "", time.Time{})
+			kept, pruned = append(kept, retrying, outbox), append(pruned, succeeded)
+			if svc == "keep" {
+				kept = append(kept, failed)
+			} else {
+				pruned = append(pruned, failed)
+			}
+		}
+		if n := prunePass(t, s, hookd.PruneRequest{Now: time.Now(), Retention: retention, Limit: 100}); n != len(pruned) {
+			t.Fatalf("pruned %d, want %d", n, len(pruned))
+		}
+		for _, sub := range pruned {
+			if _, err := s.Event(ctx, sub.Event.ID); hookd.ErrorCode(err) != hookd.ENotFound {
+				t.Errorf("%s/%s: %v, want pruned", sub.Event.Service, sub.Event.IdempotencyKey, err)
+			}
+		}
+		for _, sub := range kept {
+			if _, err := s.Event(ctx, sub.Event.ID); err != nil {
+				t.Errorf("%s/%s was pruned: %v", sub.Event.Service, sub.Event.IdempotencyKey, err)
+			}
+		}
+		// The dropped dead letter's jobs went with it; the kept one's stay.
+		failed, _, err := s.Jobs(ctx, hookd.JobFilter{State: hookd.JobFailed})
+		if err != nil || len(failed) != 2 || failed[0].Service != "keep" || failed[1].Service != "keep" {
+			t.Errorf("failed jobs left = %s, %v; want keep/failed's 2", jobsString(failed), err)
+		}
+	})
+
+	t.Run("PruneWalksPastKeptEvents", func(t *testing.T) {
+		s, ctx := setup(t)
+		// Dead letters first, many more than a call looks at: the pass
+		// goes on from where each call stopped, and reaches the events
+		// behind them.
+		var dead []hookd.Submission
+		for i := range 30 {
+			sub := Received(Submission("svc", fmt.Sprint("dead-", i), `{}`, 1), 3*time.Hour, time.Hour)
+			sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+			dead = append(dead, sub)
+		}
+		mustAccept(t, s, dead...)
+		var settlements []hookd.Settlement
+		for _, sub := range dead {
+			settlements = append(settlements, hookd.Settlement{Claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil},
+				Attempts: attempts(sub, "550 no such user")})
+		}
+		if got, err := s.Settle(ctx, settlements); err != nil || len(got) != len(dead) {
+			t.Fatalf("Settle = %d, %v", len(got), err)
+		}
+		done := Received(Submission("svc", "done", `{}`, 0), 2*time.Hour, time.Hour)
+		mustAccept(t, s, done)
+		r := hookd.PruneRequest{Now: time.Now(), Limit: 1}
+		calls := 0
+		for deleted := 0; ; calls++ {
+			res, err := s.Prune(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if deleted += res.Deleted; res.Done {
+				if deleted != 1 {
+					t.Fatalf("the pass deleted %d, want 1", deleted)
+				}
+				break
+			}
+			if calls > 100 {
+				t.Fatalf("the pass is not done after %d calls: %+v", calls, res)
+			}
+			r.From = res.Next
+		}
+		if calls < 2 {
+			t.Errorf("one call looked at all %d events; want a bounded look (a few times its limit)", len(dead)+1)
+		}
+		if _, err := s.Event(ctx, done.Event.ID); hookd.ErrorCode(err) != hookd.ENotFound {
+			t.Errorf("done: %v, want pruned", err)
 		}
 	})
 
@@ -878,6 +1087,56 @@ func Submission(service, key, body string, n int) hookd.Submission {
 		})
 	}
 	return hookd.Submission{Event: ev, Jobs: jobs}
+}
+
+// Received returns sub as received ago, its key remembered for ttl: its
+// ID made from that time, as ingest makes it.
+func Received(sub hookd.Submission, ago, ttl time.Duration) hookd.Submission {
+	ev := *sub.Event
+	ev.ReceivedAt = ev.ReceivedAt.Add(-ago)
+	ev.ExpiresAt = ev.ReceivedAt.Add(ttl)
+	ev.ID = store.NewEventIDAt(ev.ReceivedAt)
+	sub.Event = &ev
+	sub.Jobs = slices.Clone(sub.Jobs)
+	for i := range sub.Jobs {
+		sub.Jobs[i].Args.EventID = ev.ID
+	}
+	return sub
+}
+
+// settle accepts sub claimed and settles its first attempts: succeeded
+// when errText is "", else failed, to retry at retryAt (zero: for good).
+func settle(t *testing.T, s hookd.Store, sub hookd.Submission, errText string, retryAt time.Time) {
+	t.Helper()
+	sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	mustAccept(t, s, sub)
+	a := attempts(sub, errText)
+	for i := range a {
+		a[i].RetryAt = retryAt
+	}
+	if got, err := s.Settle(context.Background(), []hookd.Settlement{{Claim: hookd.Claim{EventID: sub.Event.ID, Until: sub.ClaimedUntil},
+		Attempts: a}}); err != nil || len(got) != 1 {
+		t.Fatalf("Settle = %v, %v", got, err)
+	}
+}
+
+// prunePass runs a pruning pass from r (a call, then one from each
+// result's Next until one is Done) and returns how many it deleted.
+func prunePass(t *testing.T, s hookd.Store, r hookd.PruneRequest) int {
+	t.Helper()
+	deleted := 0
+	for range 1000 {
+		res, err := s.Prune(context.Background(), r)
+		if err != nil {
+			t.Fatalf("Prune: %v", err)
+		}
+		if deleted += res.Deleted; res.Done {
+			return deleted
+		}
+		r.From = res.Next
+	}
+	t.Fatalf("the pass is not done after 1000 calls")
+	return 0
 }
 
 // attempts returns a first attempt, failed with errText or succeeded when
