@@ -418,6 +418,11 @@ type Store interface {
 	// the cursor of the next page ("" on the last).
 	Events(ctx context.Context, f EventFilter) ([]*Event, string, error)
 
+	// CountEvents counts the events Events would list for f, over all its
+	// pages (f's Limit and Cursor aside), stopping past max: a count above
+	// max means "more than max". It reads indexes only where it can.
+	CountEvents(ctx context.Context, f EventFilter, max int) (int, error)
+
 	// Jobs lists jobs, newest first, and the cursor of the next page.
 	Jobs(ctx context.Context, f JobFilter) ([]*Job, string, error)
 

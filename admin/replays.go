@@ -48,16 +48,26 @@ func (f *ReplayFilter) Validate(services map[string]*hookd.Service) error {
 	return nil
 }
 
+// eventFilter is the listing of the events f selects, action aside.
+func (f ReplayFilter) eventFilter() hookd.EventFilter {
+	return hookd.EventFilter{Service: f.Service, Status: hookd.EventStatus(f.Status), Since: f.Since, Until: f.Until}
+}
+
+// tooMany is the error of a filter that selects more than a bulk replay
+// takes.
+func tooMany() error {
+	return hookd.Errorf(hookd.EInvalid, "more than %d events match; narrow the filter (service, action, since, until)", MaxBulkReplay)
+}
+
 // MatchingEvents returns the IDs of the events f selects, newest first,
 // at most MaxBulkReplay (more is EInvalid: narrow the filter).
 func MatchingEvents(ctx context.Context, s hookd.Store, f ReplayFilter) ([]string, error) {
 	var ids []string
 	cursor := ""
 	for {
-		events, next, err := s.Events(ctx, hookd.EventFilter{
-			Service: f.Service, Status: hookd.EventStatus(f.Status), Since: f.Since, Until: f.Until,
-			Limit: MaxLimit, Cursor: cursor,
-		})
+		ef := f.eventFilter()
+		ef.Limit, ef.Cursor = MaxLimit, cursor
+		events, next, err := s.Events(ctx, ef)
 		if err != nil {
 			return nil, err
 		}
@@ -73,7 +83,7 @@ func MatchingEvents(ctx context.Context, s hookd.Store, f ReplayFilter) ([]strin
 			}
 			ids = append(ids, ev.ID)
 			if len(ids) > MaxBulkReplay {
-				return nil, hookd.Errorf(hookd.EInvalid, "more than %d events match; narrow the filter (service, action, since, until)", MaxBulkReplay)
+				return nil, tooMany()
 			}
 		}
 		if next == "" {
@@ -159,8 +169,19 @@ func (r *Replays) Count(ctx context.Context, f ReplayFilter) (int, error) {
 	if err := f.Validate(r.Services); err != nil {
 		return 0, err
 	}
-	ids, err := MatchingEvents(ctx, r.Store, f)
-	return len(ids), err
+	if f.Action != "" {
+		// Which action failed is in each event's jobs: read them.
+		ids, err := MatchingEvents(ctx, r.Store, f)
+		return len(ids), err
+	}
+	n, err := r.Store.CountEvents(ctx, f.eventFilter(), MaxBulkReplay)
+	if err != nil {
+		return 0, err
+	}
+	if n > MaxBulkReplay {
+		return 0, tooMany()
+	}
+	return n, nil
 }
 
 // Start lists the events f selects, then replays each of them once, in

@@ -1153,27 +1153,41 @@ const services = `(WITH RECURSIVE s(service) AS (
 	UNION ALL SELECT (SELECT min(service) FROM hookd_event WHERE service > s.service) FROM s WHERE s.service IS NOT NULL)
 	SELECT service FROM s WHERE service IS NOT NULL)`
 
-// Events lists events newest first. Each filter reads an index, in ID
-// order: service (hookd_event_service_id), idempotency key (the unique
-// (service, idempotency_key), for each service), received time (a range
-// of IDs: see store.IDRange). A status of pending or failed reads
-// hookd_event_status, which holds just those events by service: one range
-// per service, merged; pending adds the events whose first attempts are
-// in flight under a claim (hookd_event_due: as many as processes hold).
-// Succeeded, nearly every event, walks the others newest first, skipping
-// the few that are not.
-func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
+// CountEvents counts the events f selects, as Events lists them, up to
+// max+1.
+func (db *DB) CountEvents(ctx context.Context, f hookd.EventFilter, max int) (int, error) {
+	f.Cursor, f.Limit = "", max+1
+	q, args, err := eventsQuery(f, true)
+	if err != nil || q == "" {
+		return 0, err
+	}
+	rctx, done, err := db.beginRead(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	var n int
+	if err := db.pool.QueryRow(rctx, q, args...).Scan(&n); err != nil {
+		return 0, readError("count events", err, rctx, ctx, db.readTimeout)
+	}
+	return n, nil
+}
+
+// eventsQuery is the query of Events, or with count the query of
+// CountEvents (of at most f.Limit events); "" when f matches nothing
+// stored.
+func eventsQuery(f hookd.EventFilter, count bool) (string, params, error) {
 	after, err := store.DecodeCursor(f.Cursor)
 	if err != nil {
-		return nil, "", err
+		return "", nil, err
 	}
 	switch f.Status {
 	case "", hookd.EventSucceeded, hookd.EventPending, hookd.EventFailed:
 	default:
-		return nil, "", hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
+		return "", nil, hookd.Errorf(hookd.EInvalid, "status: must be pending, succeeded or failed")
 	}
 	if !storable(f.Service) || !storable(f.IdempotencyKey) || !storable(after) {
-		return nil, "", nil // matches nothing stored
+		return "", nil, nil // matches nothing stored
 	}
 	var filters []string
 	var args params
@@ -1198,8 +1212,32 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 	if after != "" {
 		filters = append(filters, "e.id < "+args.add(after))
 	}
-	limit := store.Limit(f.Limit)
-	lim := args.add(limit + 1)
+	if count {
+		// At most f.Limit of them, in no order: a count need not sort
+		// what an index range gives, and for a status all services' are
+		// one range. Pending adds the claimed outboxes.
+		lim := args.add(f.Limit)
+		part := func(conds ...string) string {
+			q := "(SELECT count(*) FROM (SELECT 1 FROM hookd_event e"
+			if conds = append(conds, filters...); len(conds) > 0 {
+				q += " WHERE " + strings.Join(conds, " AND ")
+			}
+			return q + " LIMIT " + lim + ") c)"
+		}
+		switch {
+		case f.Status == "":
+			return "SELECT " + part(), args, nil
+		case f.Status == hookd.EventSucceeded:
+			return "SELECT " + part("e.status IS NULL AND e.pending_jobs IS NULL"), args, nil
+		case f.IdempotencyKey != "":
+			return "SELECT " + part("(CASE WHEN e.pending_jobs IS NOT NULL THEN 'pending' ELSE e.status END) = "+args.add(string(f.Status))), args, nil
+		case f.Status == hookd.EventPending:
+			return "SELECT " + part("e.status = 'pending'") + " + " +
+				part("e.pending_jobs IS NOT NULL AND e.due_at > now() AND e.status IS NULL"), args, nil
+		}
+		return "SELECT " + part("e.status = "+args.add(string(f.Status))), args, nil
+	}
+	lim := args.add(store.Limit(f.Limit) + 1)
 	// query selects the events that match conds and the filters, newest
 	// first, at most a page.
 	query := func(conds ...string) string {
@@ -1237,6 +1275,24 @@ func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, 
 		}
 		q = cte + "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") u ORDER BY u.id DESC LIMIT " + lim
 	}
+	return q, args, nil
+}
+
+// Events lists events newest first. Each filter reads an index, in ID
+// order: service (hookd_event_service_id), idempotency key (the unique
+// (service, idempotency_key), for each service), received time (a range
+// of IDs: see store.IDRange). A status of pending or failed reads
+// hookd_event_status, which holds just those events by service: one range
+// per service, merged; pending adds the events whose first attempts are
+// in flight under a claim (hookd_event_due: as many as processes hold).
+// Succeeded, nearly every event, walks the others newest first, skipping
+// the few that are not.
+func (db *DB) Events(ctx context.Context, f hookd.EventFilter) ([]*hookd.Event, string, error) {
+	q, args, err := eventsQuery(f, false)
+	if err != nil || q == "" {
+		return nil, "", err
+	}
+	limit := store.Limit(f.Limit)
 	rctx, done, err := db.beginRead(ctx)
 	if err != nil {
 		return nil, "", err

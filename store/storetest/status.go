@@ -68,9 +68,12 @@ func describe(f hookd.EventFilter) string {
 }
 
 // listedAs pages through the events f selects, and returns the status
-// listed for event id, and whether it was.
-func listedAs(t *testing.T, s hookd.Store, f hookd.EventFilter, id string) (hookd.EventStatus, bool) {
+// listed for event id, and whether it was. It checks that CountEvents
+// counts as many events as the pages hold.
+func listedAs(t *testing.T, s hookd.Store, f hookd.EventFilter, id string) (status hookd.EventStatus, found bool) {
 	t.Helper()
+	all := f
+	n := 0
 	for {
 		events, next, err := s.Events(context.Background(), f)
 		if err != nil {
@@ -81,14 +84,19 @@ func listedAs(t *testing.T, s hookd.Store, f hookd.EventFilter, id string) (hook
 				t.Errorf("Events(%s) listed %s as %s", describe(f), e.ID, e.Status)
 			}
 			if e.ID == id {
-				return e.Status, true
+				status, found = e.Status, true
 			}
 		}
+		n += len(events)
 		if next == "" {
-			return "", false
+			break
 		}
 		f.Cursor = next
 	}
+	if c, err := s.CountEvents(context.Background(), all, 1000); err != nil || c != n {
+		t.Errorf("CountEvents(%s) = %d, %v; its pages list %d", describe(all), c, err, n)
+	}
+	return status, found
 }
 
 // runStatus checks the status kept for listings (see CheckStatus) after
@@ -297,5 +305,12 @@ func runStatusPages(t *testing.T, s hookd.Store) {
 		if fmt.Sprint(got) != c.want {
 			t.Errorf("Events(%+v) = %v, want %s", c.f, got, c.want)
 		}
+		if n, err := s.CountEvents(ctx, c.f, 100); err != nil || n != len(got) {
+			t.Errorf("CountEvents(%+v) = %d, %v; want %d", c.f, n, err, len(got))
+		}
+	}
+	// A count stops past its max: 8 failed events counted up to 3 say 4.
+	if n, err := s.CountEvents(ctx, hookd.EventFilter{Status: hookd.EventFailed}, 3); err != nil || n != 4 {
+		t.Errorf("CountEvents(failed, max 3) = %d, %v; want 4 (more than 3)", n, err)
 	}
 }
