@@ -62,6 +62,26 @@ func IDRange(since, until time.Time) (from, to string) {
 	return from, to
 }
 
+// IDBounds returns, besides IDRange's bounds from and to, the IDs past
+// which the received time needs no check: an event whose ID is at or
+// above sinceSure was received at or after since, one whose ID is below
+// untilSure before until ("" for no bound). Between from and sinceSure,
+// and between untilSure and to, lie the events of the slack around each
+// bound, whose received time a query checks; elsewhere an index on ID
+// answers alone.
+func IDBounds(since, until time.Time) (from, sinceSure, untilSure, to string) {
+	from, to = IDRange(since, until)
+	// An ID is within the slack of the received time, and its own time
+	// is a millisecond's: twice the slack and a millisecond on is sure.
+	if !since.IsZero() {
+		sinceSure, _ = IDRange(since.Add(2*idSlack+time.Millisecond), time.Time{})
+	}
+	if !until.IsZero() {
+		_, untilSure = IDRange(time.Time{}, until.Add(-2*idSlack-time.Millisecond))
+	}
+	return from, sinceSure, untilSure, to
+}
+
 // JobState maps a River job state to what users see. River retries a job
 // due within seconds by making it available again, so an available or
 // scheduled job that has run before is retrying.

@@ -1505,12 +1505,15 @@ func eventsQuery(f hookd.EventFilter, scan int, now time.Time) (string, []any, e
 		}
 		add("e.idempotency_key = ?", f.IdempotencyKey)
 	}
-	from, to := store.IDRange(f.Since, f.Until)
+	// The received time is read (from the table) only for IDs within the
+	// slack of a bound: beyond, the ID says (SQLite seeks a row only
+	// once a term needs one of its columns).
+	from, sinceSure, untilSure, to := store.IDBounds(f.Since, f.Until)
 	if !f.Since.IsZero() {
-		add("e.id >= ? AND e.received_at >= ?", from, f.Since.UnixMicro())
+		add("e.id >= ? AND (e.id >= ? OR e.received_at >= ?)", from, sinceSure, f.Since.UnixMicro())
 	}
 	if !f.Until.IsZero() {
-		add("e.id < ? AND e.received_at < ?", to, f.Until.UnixMicro())
+		add("e.id < ? AND (e.id < ? OR e.received_at < ?)", to, untilSure, f.Until.UnixMicro())
 	}
 	if after != "" {
 		add("e.id < ?", after)
