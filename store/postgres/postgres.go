@@ -650,6 +650,13 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 		return nil, wrap("settle", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// A settlement need not wait for the WAL's flush: lost to a crash, it
+	// leaves the claims to expire and the work to be done again, as the
+	// delivery guarantee allows; the events themselves were committed
+	// durably by Accept.
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return nil, wrap("settle", err)
+	}
 	rows, err := tx.Query(ctx, `UPDATE hookd_event e SET pending_jobs = NULL, due_at = NULL, settled_jobs = coalesce(c.settled::jsonb, e.settled_jobs),
 		status = c.status
 		FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS c(id, until, settled, status)
@@ -665,8 +672,12 @@ func (db *DB) Settle(ctx context.Context, settlements []hookd.Settlement) ([]hoo
 	var settled []hookd.Claim
 	var params []*riverdriver.JobInsertFullParams
 	var queuedAttempts []hookd.Attempt
+	held := make(map[string]bool, len(done))
+	for _, id := range done {
+		held[id] = true
+	}
 	for i, st := range settlements {
-		if !slices.Contains(done, st.Claim.EventID) {
+		if !held[st.Claim.EventID] {
 			continue // the claim expired and another dispatcher took the work
 		}
 		settled = append(settled, st.Claim)
