@@ -71,8 +71,8 @@ func TestFailedEvents(t *testing.T) {
 	var subs []hookd.Submission
 	var settlements []hookd.Settlement
 	add := func(service string, failed bool, age time.Duration) string {
-		sub := storetest.Submission(service, fmt.Sprint("k", len(subs)), `{}`, 1)
-		sub.Event.ReceivedAt = sub.Event.ReceivedAt.Add(-age)
+		// Received age ago, with an ID of that time, as ingest makes it.
+		sub := storetest.Received(storetest.Submission(service, fmt.Sprint("k", len(subs)), `{}`, 1), age, 7*24*time.Hour)
 		sub.ClaimedUntil = until
 		a := hookd.Attempt{Job: sub.Jobs[0], StartedAt: time.Now(), FinishedAt: time.Now()}
 		if failed {
