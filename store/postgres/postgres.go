@@ -933,7 +933,7 @@ func (db *DB) Prune(ctx context.Context, r hookd.PruneRequest) (hookd.PruneResul
 // does not see that the service and range pick one stretch of that index.
 func (db *DB) pruneScan(ctx context.Context, service, after, before string, cutoff, now time.Time, n int) ([]store.PruneRow, error) {
 	rows, err := db.pool.Query(ctx, `SELECT e.id,
-		CASE WHEN e.received_at < $1 AND e.expires_at < $2 AND e.pending_jobs IS NULL THEN `+statusSQL+` ELSE '' END
+		CASE WHEN e.received_at < $1 AND e.expires_at < $2 AND e.pending_jobs IS NULL THEN coalesce(e.status, 'succeeded') ELSE '' END
 		FROM hookd_event e WHERE e.service = $3 AND (e.service, e.id) > ($3, $4) AND (e.service, e.id) < ($3, $5)
 		ORDER BY e.service, e.id LIMIT $6`,
 		pgx.QueryExecModeCacheDescribe, cutoff, now, service, after, before, n)
@@ -967,7 +967,7 @@ func (db *DB) deleteEvents(ctx context.Context, retention map[string]hookd.Reten
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	start := time.Now()
-	rows, err := tx.Query(ctx, `SELECT e.id, e.service, `+statusSQL+` FROM hookd_event e
+	rows, err := tx.Query(ctx, `SELECT e.id, e.service, coalesce(e.status, 'succeeded') FROM hookd_event e
 		WHERE e.id = ANY($1) AND e.pending_jobs IS NULL FOR UPDATE SKIP LOCKED`, ids)
 	if err != nil {
 		return 0, 0, wrap("prune", err)
@@ -1000,20 +1000,6 @@ func (db *DB) deleteEvents(ctx context.Context, retention map[string]hookd.Reten
 	}
 	return len(del), time.Since(start), nil
 }
-
-// statusSQL computes an event's status from the latest job of each action,
-// for Prune (listings read the status column). COLLATE "default":
-// hookd_event.id is "C", the index on River's event_id is not; compared
-// under the column's collation, the index does not apply and every status
-// would read every job.
-const statusSQL = `(
-SELECT CASE
-    WHEN count(*) FILTER (WHERE l.state NOT IN ('completed', 'discarded', 'cancelled')) > 0 THEN 'pending'
-    WHEN count(*) FILTER (WHERE l.state IN ('discarded', 'cancelled')) > 0 THEN 'failed'
-    ELSE 'succeeded' END
-FROM (SELECT DISTINCT ON (args ->> 'action') state FROM river_job
-      WHERE args ->> 'event_id' = e.id COLLATE "default" AND kind = ` + jobKind + `
-      ORDER BY args ->> 'action', id DESC) l)`
 
 // Event returns one event with its body and jobs.
 func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {

@@ -835,7 +835,7 @@ func (db *DB) Replay(ctx context.Context, id string, jobs []hookd.NewJob) error 
 	args := append([]any{nullable(store.EncodePending(jobs)), time.Now().UnixMicro(), id}, actions...)
 	res, err := db.db.ExecContext(ctx, `UPDATE hookd_event SET pending_jobs = ?, due_at = ?, status = 'pending'
 		WHERE id = ? AND pending_jobs IS NULL AND NOT EXISTS (
-			SELECT 1 FROM river_job WHERE json_extract(args, '$.event_id') = +hookd_event.id -- + : see statusSQL
+			SELECT 1 FROM river_job WHERE json_extract(args, '$.event_id') = +hookd_event.id -- +: takes e.id's text affinity off, which would keep SQLite from hookd_river_job_event_id
 			AND json_extract(args, '$.action') IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(jobs)), ", ")+`)
 			AND state NOT IN ('completed', 'discarded', 'cancelled'))`, args...)
 	if err != nil {
@@ -1029,7 +1029,7 @@ func (db *DB) Prune(ctx context.Context, r hookd.PruneRequest) (hookd.PruneResul
 // pruneScan is store.PruneScan on the read pool.
 func (db *DB) pruneScan(ctx context.Context, service, after, before string, cutoff, now time.Time, n int) ([]store.PruneRow, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT e.id,
-		CASE WHEN e.received_at < ? AND e.expires_at < ? AND e.pending_jobs IS NULL THEN `+statusSQL+` ELSE '' END
+		CASE WHEN e.received_at < ? AND e.expires_at < ? AND e.pending_jobs IS NULL THEN coalesce(e.status, 'succeeded') ELSE '' END
 		FROM hookd_event e WHERE e.service = ? AND e.id > ? AND e.id < ? ORDER BY e.id LIMIT ?`,
 		cutoff.UnixMicro(), now.UnixMicro(), service, after, before, n)
 	if err != nil {
@@ -1119,7 +1119,7 @@ func (db *DB) deleteTx(ctx context.Context, conn *sql.Conn, retention map[string
 		args[i] = id
 	}
 	in := "(?" + strings.Repeat(", ?", len(ids)-1) + ")"
-	rows, err := tx.QueryContext(ctx, `SELECT e.id, e.service, `+statusSQL+` FROM hookd_event e
+	rows, err := tx.QueryContext(ctx, `SELECT e.id, e.service, coalesce(e.status, 'succeeded') FROM hookd_event e
 		WHERE e.id IN `+in+` AND e.pending_jobs IS NULL`, args...)
 	if err != nil {
 		return 0, 0, fmt.Errorf("prune: %w", err)
@@ -1174,20 +1174,6 @@ func (db *DB) checkpoint(ctx context.Context) error {
 	_, err := db.checkpointer.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 	return err
 }
-
-// statusSQL computes an event's status from the latest job of each action,
-// for Prune (listings read the status column). The unary + takes the
-// column's text affinity off e.id: compared with it, the expression of
-// hookd_river_job_event_id would be converted, and SQLite would scan every
-// job instead of using that index.
-const statusSQL = `(
-SELECT CASE
-    WHEN sum(state NOT IN ('completed', 'discarded', 'cancelled')) > 0 THEN 'pending'
-    WHEN sum(state IN ('discarded', 'cancelled')) > 0 THEN 'failed'
-    ELSE 'succeeded' END
-FROM (SELECT state, row_number() OVER (PARTITION BY json_extract(args, '$.action') ORDER BY id DESC) AS rn
-      FROM river_job WHERE json_extract(args, '$.event_id') = +e.id)
-WHERE rn = 1)`
 
 // Event returns one event with its body and jobs.
 func (db *DB) Event(ctx context.Context, id string) (*hookd.Event, error) {
