@@ -217,36 +217,48 @@ func (w *Worker) action(args hookd.JobArgs) (*hookd.Action, error) {
 // event shows failed as recorded, or pending had the process died before
 // recording, until the stored statuses are refreshed (RefreshStatus).
 func (w *Worker) Work(ctx context.Context, job *river.Job[hookd.JobArgs]) (err error) {
+	start := time.Now()
 	finished := false
 	defer func() {
 		if !finished { // a panic, which River records as a failed attempt
-			w.finish(ctx, job, errors.New("panic"))
+			w.finish(ctx, job, attemptRecord(job, start, hookd.Reply{}, errors.New("panic")))
 		}
 	}()
-	start := time.Now()
 	reply, err := w.work(ctx, job)
 	finished = true
-	w.record(ctx, job, start, reply, err)
-	w.finish(ctx, job, err)
+	r := attemptRecord(job, start, reply, err)
+	w.record(ctx, job, r)
+	w.finish(ctx, job, r)
 	return err
+}
+
+// attemptRecord is the record of job's attempt that began at start and
+// ended with reply and err: its outcome is what River makes of err
+// (errorHandler cancels a permanent failure, River discards a job out of
+// attempts, and retries the others).
+func attemptRecord(job *river.Job[hookd.JobArgs], start time.Time, reply hookd.Reply, err error) hookd.AttemptRecord {
+	r := hookd.AttemptRecord{Number: job.Attempt, StartedAt: start, Duration: time.Since(start),
+		Outcome: hookd.AttemptSucceeded, Code: reply.Code, Reply: reply.Text}
+	if err != nil {
+		r.Error, r.Outcome = err.Error(), hookd.AttemptRetrying
+		if hookd.IsPermanent(err) || job.Attempt >= job.MaxAttempts {
+			r.Outcome = hookd.AttemptFailed
+		}
+	}
+	return r
 }
 
 // finishTimeout bounds the recording of an attempt's outcome.
 const finishTimeout = 10 * time.Second
 
-// finish records the status of job's event once River records err, the
-// outcome of its attempt (see Work). It runs even when the attempt ran out
-// of time. A failure to record is logged and the attempt's outcome stands:
+// finish records the status of job's event once River records r, the
+// attempt's outcome (see Work). It runs even when the attempt ran out of
+// time. A failure to record is logged and the attempt's outcome stands:
 // River records it, and RefreshStatus then corrects the event's status.
-func (w *Worker) finish(ctx context.Context, job *river.Job[hookd.JobArgs], err error) {
-	state := hookd.JobSucceeded
-	switch {
-	case err == nil:
-	case hookd.IsPermanent(err) || job.Attempt >= job.MaxAttempts:
-		state = hookd.JobFailed // errorHandler cancels, or River discards
-	default:
-		state = hookd.JobRetrying
-	}
+func (w *Worker) finish(ctx context.Context, job *river.Job[hookd.JobArgs], r hookd.AttemptRecord) {
+	state := map[hookd.AttemptOutcome]hookd.JobState{
+		hookd.AttemptSucceeded: hookd.JobSucceeded, hookd.AttemptRetrying: hookd.JobRetrying, hookd.AttemptFailed: hookd.JobFailed,
+	}[r.Outcome]
 	// The job's context may be done (a timeout); its values, River's
 	// client among them, are still needed.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
@@ -283,17 +295,9 @@ const recordTimeout = 5 * time.Second
 // leaves River's own trace of the attempt (its error), which the history
 // shows in its place. A record that cannot be written is logged and left
 // out; the job's outcome does not depend on it.
-func (w *Worker) record(ctx context.Context, job *river.Job[hookd.JobArgs], start time.Time, reply hookd.Reply, err error) {
+func (w *Worker) record(ctx context.Context, job *river.Job[hookd.JobArgs], r hookd.AttemptRecord) {
 	if w.c.Attempts == nil {
 		return
-	}
-	r := hookd.AttemptRecord{Number: job.Attempt, StartedAt: start, Duration: time.Since(start),
-		Outcome: hookd.AttemptSucceeded, Code: reply.Code, Reply: reply.Text}
-	if err != nil {
-		r.Error, r.Outcome = err.Error(), hookd.AttemptRetrying
-		if hookd.IsPermanent(err) || job.Attempt >= job.MaxAttempts {
-			r.Outcome = hookd.AttemptFailed
-		}
 	}
 	// The attempt's own context may have ended (its timeout): the record
 	// is still due.
