@@ -1440,17 +1440,22 @@ const (
 	scanAll    = iota // by ID, service or key, checking the status per row
 	scanStatus        // f.Service's range of hookd_event_status
 	scanClaims        // the claimed outboxes whose status column is NULL
-
-	// scanCount, added to one of the others, makes the query a count of
-	// at most f.Limit events.
-	scanCount = 1 << 4
 )
 
 // eventsQuery is a query of Events with its arguments, reading as scan
 // says; scanClaims takes the claims that hold at now.
 func eventsQuery(f hookd.EventFilter, scan int, now time.Time) (string, []any, error) {
-	count := scan & scanCount
-	scan &^= scanCount
+	from, args, err := eventsFrom(f, scan, now)
+	if err != nil {
+		return "", nil, err
+	}
+	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, e.status, e.pending_jobs IS NOT NULL` + from
+	return q + " ORDER BY e.id DESC LIMIT ?", append(args, store.Limit(f.Limit)+1), nil
+}
+
+// eventsFrom is the FROM and WHERE clauses of eventsQuery, with their
+// arguments.
+func eventsFrom(f hookd.EventFilter, scan int, now time.Time) (string, []any, error) {
 	after, err := store.DecodeCursor(f.Cursor)
 	if err != nil {
 		return "", nil, err
@@ -1504,16 +1509,11 @@ func eventsQuery(f hookd.EventFilter, scan int, now time.Time) (string, []any, e
 	if after != "" {
 		add("e.id < ?", after)
 	}
-	rest := " FROM " + table
+	clauses := " FROM " + table
 	if len(where) > 0 {
-		rest += " WHERE " + strings.Join(where, " AND ")
+		clauses += " WHERE " + strings.Join(where, " AND ")
 	}
-	if count != 0 {
-		// No order: a count need not sort what an index range gives.
-		return `SELECT count(*) FROM (SELECT 1` + rest + ` LIMIT ?)`, append(args, f.Limit), nil
-	}
-	q := `SELECT e.id, e.service, e.idempotency_key, e.received_at, e.expires_at, e.status, e.pending_jobs IS NOT NULL` + rest
-	return q + " ORDER BY e.id DESC LIMIT ?", append(args, store.Limit(f.Limit)+1), nil
+	return clauses, args, nil
 }
 
 // CountEvents counts the events f selects, as Events lists them, up to
@@ -1533,13 +1533,14 @@ func (db *DB) CountEvents(ctx context.Context, f hookd.EventFilter, max int) (in
 	defer cancel()
 	n, now := 0, time.Now()
 	for _, scan := range scans {
-		f.Limit = max + 1 - n
-		q, args, err := eventsQuery(f, scan|scanCount, now)
+		from, args, err := eventsFrom(f, scan, now)
 		if err != nil {
 			return 0, err
 		}
+		// No order: a count need not sort what an index range gives.
 		var c int
-		if err := db.read.QueryRowContext(rctx, q, args...).Scan(&c); err != nil {
+		if err := db.read.QueryRowContext(rctx, `SELECT count(*) FROM (SELECT 1`+from+` LIMIT ?)`,
+			append(args, max+1-n)...).Scan(&c); err != nil {
 			return 0, store.ReadError("count events", err, rctx, ctx, db.readTimeout)
 		}
 		if n += c; n > max {
