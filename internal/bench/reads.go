@@ -101,14 +101,15 @@ func Reads(ctx context.Context, s ReadsSettings, progress io.Writer) (*ReadsRepo
 	ingest, adminAddr := m[1], m[2]
 	api := "http://" + adminAddr
 	client := &http.Client{Timeout: 30 * time.Second}
-	do := func(path, body string) (map[string]any, error) {
-		var resp *http.Response
-		var err error
+	// send GETs path, or POSTs body to it when there is one.
+	send := func(path, body string) (*http.Response, error) {
 		if body == "" {
-			resp, err = client.Get(api + path)
-		} else {
-			resp, err = client.Post(api+path, "application/json", strings.NewReader(body))
+			return client.Get(api + path)
 		}
+		return client.Post(api+path, "application/json", strings.NewReader(body))
+	}
+	do := func(path, body string) (map[string]any, error) {
+		resp, err := send(path, body)
 		if err != nil {
 			return nil, err
 		}
@@ -239,13 +240,7 @@ func Reads(ctx context.Context, s ReadsSettings, progress io.Writer) (*ReadsRepo
 		// The answers are read and dropped, not decoded: this process is
 		// also the load generator, whose own CPU counts in the latencies.
 		for loopCtx.Err() == nil {
-			var resp *http.Response
-			var err error
-			if loop.Body == "" {
-				resp, err = client.Get(api + loop.Path)
-			} else {
-				resp, err = client.Post(api+loop.Path, "application/json", strings.NewReader(loop.Body))
-			}
+			resp, err := send(loop.Path, loop.Body)
 			if err != nil {
 				continue
 			}
