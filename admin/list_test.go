@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/admin"
-	"github.com/hookd/hookd/store/sqlite"
 	"github.com/hookd/hookd/store/storetest"
 )
 
@@ -59,14 +57,7 @@ func TestParseEventFilter(t *testing.T) {
 func TestFailedEvents(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "hookd.db"), sqlite.Options{Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t)
 	until := time.Now().Add(time.Hour).Truncate(time.Microsecond)
 	var subs []hookd.Submission
 	var settlements []hookd.Settlement
@@ -115,14 +106,7 @@ func TestFailedEvents(t *testing.T) {
 func TestReplayEvents(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "hookd.db"), sqlite.Options{Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t)
 	sub := storetest.Submission("a", "k", `{}`, 1)
 	sub.ClaimedUntil = time.Now().Add(time.Hour).Truncate(time.Microsecond)
 	if _, err := db.Accept(ctx, []hookd.Submission{sub}); err != nil {
@@ -134,7 +118,7 @@ func TestReplayEvents(t *testing.T) {
 	}
 	services := map[string]*hookd.Service{"a": {Name: "a", Actions: []hookd.Action{{Type: hookd.ActionEmail, MaxAttempts: 4}}}}
 	var out, errs strings.Builder
-	err = admin.ReplayEvents(ctx, db, services, []string{sub.Event.ID, "evt_nope"}, nil, &out, &errs)
+	err := admin.ReplayEvents(ctx, db, services, []string{sub.Event.ID, "evt_nope"}, nil, &out, &errs)
 	if err == nil || err.Error() != "1 event(s) not replayed" {
 		t.Errorf("err = %v, want 1 event(s) not replayed", err)
 	}

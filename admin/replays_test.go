@@ -25,19 +25,26 @@ func (g *gatedStore) Event(ctx context.Context, id string) (*hookd.Event, error)
 	return g.Store.Event(ctx, id)
 }
 
-// deadLetters opens a fresh SQLite store holding n events of service a,
-// each with one email job that failed for good.
-func deadLetters(t *testing.T, n int) (*sqlite.DB, []string) {
+// openStore opens a fresh, migrated SQLite store, closed with the test.
+func openStore(t *testing.T) *sqlite.DB {
 	t.Helper()
-	ctx := context.Background()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "hookd.db"), sqlite.Options{Synchronous: "OFF"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
+	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// deadLetters opens a fresh SQLite store holding n events of service a,
+// each with one email job that failed for good.
+func deadLetters(t *testing.T, n int) (*sqlite.DB, []string) {
+	t.Helper()
+	ctx := context.Background()
+	db := openStore(t)
 	until := time.Now().Add(time.Hour).Truncate(time.Microsecond)
 	var subs []hookd.Submission
 	var settlements []hookd.Settlement
