@@ -96,8 +96,8 @@ func post(t *testing.T, client *http.Client, ingest, key string) string {
 // every request it receives and those it answered to a live sender.
 type destination struct {
 	*httptest.Server
+	gate
 	mu       sync.Mutex
-	hold     chan struct{} // when not nil, requests wait for it to close
 	first    map[string]time.Time
 	arrivals map[string]int
 	answered map[string]int
@@ -113,9 +113,8 @@ func newDestination(t *testing.T) *destination {
 			d.first[id] = time.Now()
 		}
 		d.arrivals[id]++
-		hold := d.hold
 		d.mu.Unlock()
-		if hold != nil {
+		if hold := d.held(); hold != nil {
 			// Released once its sender is dead: not a delivery.
 			<-hold
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -130,21 +129,35 @@ func newDestination(t *testing.T) *destination {
 	return d
 }
 
-// holdRequests makes requests wait, unanswered, until release.
-func (d *destination) holdRequests() {
-	d.mu.Lock()
-	d.hold = make(chan struct{})
-	d.mu.Unlock()
+// gate makes a test destination's requests wait, unanswered, between
+// holdRequests and release.
+type gate struct {
+	mu   sync.Mutex
+	hold chan struct{} // when not nil, requests wait for it to close
 }
 
-// release ends the requests held; call it once their sender is dead.
-func (d *destination) release() {
-	d.mu.Lock()
-	if d.hold != nil {
-		close(d.hold)
-		d.hold = nil
+func (g *gate) holdRequests() {
+	g.mu.Lock()
+	g.hold = make(chan struct{})
+	g.mu.Unlock()
+}
+
+// release ends the requests held (for a crash test, once their sender is
+// dead).
+func (g *gate) release() {
+	g.mu.Lock()
+	if g.hold != nil {
+		close(g.hold)
+		g.hold = nil
 	}
-	d.mu.Unlock()
+	g.mu.Unlock()
+}
+
+// held is what a request waits on: nil when requests are not held.
+func (g *gate) held() chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.hold
 }
 
 // undelivered returns the IDs among ids that d has not answered.

@@ -24,9 +24,9 @@ type sink struct {
 	inFlight atomic.Int32
 	maxSeen  atomic.Int32
 	hits     atomic.Int32
+	gate
 
 	mu    sync.Mutex
-	hold  chan struct{} // when not nil, requests wait for it to close
 	times map[string][]time.Time
 }
 
@@ -41,10 +41,9 @@ func newSink(t *testing.T, status int) *sink {
 		s.hits.Add(1)
 		_, _ = io.Copy(io.Discard, r.Body)
 		s.mu.Lock()
-		hold := s.hold
 		s.times[r.Header.Get("X-Hookd-Event-Id")] = append(s.times[r.Header.Get("X-Hookd-Event-Id")], time.Now())
 		s.mu.Unlock()
-		if hold != nil {
+		if hold := s.held(); hold != nil {
 			<-hold
 		}
 		w.WriteHeader(int(s.status.Load()))
@@ -54,21 +53,6 @@ func newSink(t *testing.T, status int) *sink {
 	}))
 	t.Cleanup(func() { s.release(); s.Close() })
 	return s
-}
-
-func (s *sink) holdRequests() {
-	s.mu.Lock()
-	s.hold = make(chan struct{})
-	s.mu.Unlock()
-}
-
-func (s *sink) release() {
-	s.mu.Lock()
-	if s.hold != nil {
-		close(s.hold)
-		s.hold = nil
-	}
-	s.mu.Unlock()
 }
 
 func (s *sink) arrivals(id string) []time.Time {
